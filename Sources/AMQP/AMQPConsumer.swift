@@ -1,0 +1,75 @@
+import Foundation
+
+/// The deliveries of one consumer, as an async sequence.
+///
+///     for try await delivery in consumer {
+///         try await handle(delivery.body)
+///         try await delivery.ack()
+///     }
+public struct AMQPConsumer: AsyncSequence, Sendable {
+    public typealias Element = AMQPDelivery
+    public typealias AsyncIterator = AsyncThrowingStream<AMQPDelivery, Error>.Iterator
+
+    private let stream: AsyncThrowingStream<AMQPDelivery, Error>
+    let id: Int
+    public let tag: String
+    let loop: ConnectionLoop
+
+    init(stream: AsyncThrowingStream<AMQPDelivery, Error>, id: Int, tag: String, loop: ConnectionLoop) {
+        self.stream = stream
+        self.id = id
+        self.tag = tag
+        self.loop = loop
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { stream.makeAsyncIterator() }
+
+    /// Stops new deliveries (basic.cancel) and ends the sequence. Deliveries
+    /// already handed out can still be settled; the channel closes after the last.
+    public func cancel() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.enqueue(.cancelConsumer(id: id) { _ in continuation.resume() })
+        }
+    }
+}
+
+/// One message delivered to a consumer. Settle it exactly once.
+public struct AMQPDelivery: Sendable {
+    public let body: Data
+    public let properties: AMQPProperties
+    public let exchange: String
+    public let routingKey: String
+    /// The broker delivered it before (to this or another consumer) without an ack.
+    public let redelivered: Bool
+    public let deliveryTag: UInt64
+    public let consumerTag: String
+    let origin: DeliveryOrigin
+    let loop: ConnectionLoop
+
+    /// How many times a quorum queue delivered it before (`x-delivery-count`).
+    public var deliveryCount: Int {
+        Int(properties.headers?["x-delivery-count"]?.intValue ?? 0)
+    }
+
+    /// Acknowledges the delivery. Returns false if the channel it came on is
+    /// gone (reconnect): the broker has requeued it and will deliver it again.
+    @discardableResult
+    public func ack() async -> Bool { await settle(.ack) }
+
+    /// Negative acknowledgement: `requeue: false` dead-letters the message (if
+    /// the queue has a dead-letter exchange) or drops it.
+    @discardableResult
+    public func nack(requeue: Bool) async -> Bool { await settle(.nack(requeue: requeue)) }
+
+    /// Rejects the delivery; like `nack` for a single message.
+    @discardableResult
+    public func reject(requeue: Bool) async -> Bool { await settle(.reject(requeue: requeue)) }
+
+    private func settle(_ settlement: Settlement) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            loop.enqueue(.settle(origin, tag: deliveryTag, settlement) { result in
+                continuation.resume(returning: (try? result.get()) ?? false)
+            })
+        }
+    }
+}

@@ -1,0 +1,5 @@
+// The librabbitmq (rabbitmq-c 0.11) headers, as one Clang module for Swift.
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>

@@ -1,0 +1,209 @@
+import AMQP
+import Foundation
+import Testing
+
+/// Behaviour against the real private broker (started by deploy/local/test.sh).
+@Suite("AMQP against a real broker", .timeLimit(.minutes(3)))
+struct BrokerTests {
+    @Test func publishConsumeAckRoundTrip() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("roundtrip")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        try await conn.publish(AMQPMessage("hello"), exchange: "", routingKey: queue)
+        let consumer = try await conn.consume(queue: queue, prefetch: 1)
+        var iterator = consumer.makeAsyncIterator()
+        let delivery = try #require(try await iterator.next())
+        #expect(String(decoding: delivery.body, as: UTF8.self) == "hello")
+        #expect(delivery.routingKey == queue)
+        #expect(delivery.redelivered == false)
+        #expect(await delivery.ack())
+        await consumer.cancel()
+        #expect(try await conn.deleteQueue(queue) == 0)
+        await conn.close()
+    }
+
+    @Test func tenThousandPublishesInFlightAreAllConfirmed() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("confirms")
+        try await conn.declare(QueueSpec(queue, type: .quorum))
+        // Half as one batch, half as independent concurrent publish calls.
+        let batch = (0..<5_000).map { AMQPConnection.Publication(AMQPMessage("b\($0)"), exchange: "", routingKey: queue) }
+        async let batchResults = conn.publish(batch: batch)
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<5_000 {
+                group.addTask {
+                    do { try await conn.publish(AMQPMessage("c\(i)"), exchange: "", routingKey: queue); return 0 } catch { return 1 }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let results = await batchResults
+        #expect(failures == 0)
+        #expect(results.count == 5_000)
+        #expect(results.allSatisfy { if case .success = $0 { return true }; return false })
+        let declared = try await conn.declare(QueueSpec(queue, type: .quorum))
+        #expect(declared.messageCount == 10_000)
+        try await conn.deleteQueue(queue)
+        await conn.close()
+    }
+
+    @Test func nackAndRejectWithoutRequeueDeadLetter() async throws {
+        let conn = try await TestBroker.connect()
+        let dlx = TestBroker.uniqueName("dlx"), dlq = TestBroker.uniqueName("dlq"), queue = TestBroker.uniqueName("work")
+        try await conn.declare(Topology(
+            exchanges: [ExchangeSpec(dlx, kind: .fanout, durable: false, autoDelete: true)],
+            queues: [QueueSpec(dlq, durable: false), QueueSpec(queue, type: .quorum, deadLetterExchange: dlx, deliveryLimit: 5)],
+            bindings: [QueueBinding(queue: dlq, exchange: dlx)]))
+        try await conn.publish(AMQPMessage("nacked", properties: AMQPProperties(messageId: "m1")), exchange: "", routingKey: queue)
+        try await conn.publish(AMQPMessage("rejected", properties: AMQPProperties(messageId: "m2")), exchange: "", routingKey: queue)
+        let consumer = try await conn.consume(queue: queue, prefetch: 2)
+        var it = consumer.makeAsyncIterator()
+        let first = try #require(try await it.next())
+        let second = try #require(try await it.next())
+        #expect(await first.nack(requeue: false))
+        #expect(await second.reject(requeue: false))
+        await consumer.cancel()
+
+        let dead = try await conn.consume(queue: dlq, prefetch: 10)
+        var deadIt = dead.makeAsyncIterator()
+        var seen: [String: String] = [:]
+        for _ in 0..<2 {
+            let d = try #require(try await deadIt.next())
+            // RabbitMQ records why: x-death[0].reason == "rejected", queue == the work queue.
+            guard case .array(let deaths)? = d.properties.headers?["x-death"], case .table(let death)? = deaths.first else {
+                Issue.record("no x-death header on a dead-lettered message")
+                continue
+            }
+            #expect(death["queue"]?.stringValue == queue)
+            seen[d.properties.messageId ?? "?"] = death["reason"]?.stringValue
+            await d.ack()
+        }
+        #expect(seen == ["m1": "rejected", "m2": "rejected"])
+        await dead.cancel()
+        try await conn.deleteQueue(queue)
+        try await conn.deleteQueue(dlq)
+        await conn.close()
+    }
+
+    @Test func unroutableMandatoryPublishIsReportedAndChannelErrorsAreSurvived() async throws {
+        let conn = try await TestBroker.connect()
+        let exchange = TestBroker.uniqueName("nowhere")
+        try await conn.declare(ExchangeSpec(exchange, kind: .direct, durable: false, autoDelete: false))
+        await #expect(throws: AMQPError.unroutable(exchange: exchange, routingKey: "k", code: 312, text: "NO_ROUTE")) {
+            try await conn.publish(AMQPMessage("x"), exchange: exchange, routingKey: "k", mandatory: true)
+        }
+        // Without mandatory the broker confirms (and drops) it.
+        try await conn.publish(AMQPMessage("x"), exchange: exchange, routingKey: "k")
+        // A publish to a missing exchange closes the channel (404) ...
+        do {
+            try await conn.publish(AMQPMessage("x"), exchange: TestBroker.uniqueName("missing"), routingKey: "k")
+            Issue.record("publish to a missing exchange succeeded")
+        } catch let error as AMQPError {
+            guard case .channelClosed(let code, let text) = error else { Issue.record("got \(error)"); return }
+            #expect(code == 404)
+            #expect(text.contains("NOT_FOUND"))
+        }
+        // ... and the connection reopens it: the next publish works.
+        let queue = TestBroker.uniqueName("after404")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        try await conn.publish(AMQPMessage("ok"), exchange: "", routingKey: queue, mandatory: true)
+        #expect(try await conn.deleteQueue(queue) == 1)
+        try await conn.deleteExchange(exchange)
+        await conn.close()
+    }
+
+    @Test func prefetchLimitsUnackedDeliveries() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("prefetch")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        for i in 0..<10 { try await conn.publish(AMQPMessage("m\(i)"), exchange: "", routingKey: queue) }
+        let consumer = try await conn.consume(queue: queue, prefetch: 3)
+        let received = Collector<AMQPDelivery>()
+        let reader = Task { for try await d in consumer { await received.append(d) } }
+        #expect(await eventually(within: 5) { await received.count == 3 })
+        // The broker holds the rest back while three are unacknowledged.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await received.count == 3)
+        let firstThree = await received.items
+        await firstThree[0].ack()
+        #expect(await eventually(within: 5) { await received.count == 4 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await received.count == 4)
+        for d in await received.items.dropFirst() { await d.ack() }
+        #expect(await eventually(within: 5) { await received.count == 10 })
+        for d in await received.items.dropFirst(4) { await d.ack() }
+        await consumer.cancel()
+        _ = try await reader.value
+        try await conn.deleteQueue(queue)
+        await conn.close()
+    }
+
+    @Test func propertiesAndTypedHeadersSurviveTheTrip() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("props")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        let headers: AMQPFieldTable = [
+            "bool": .bool(true), "i8": .int8(-8), "u8": .uint8(200), "i16": .int16(-1600), "u16": .uint16(60000),
+            "i32": .int32(-320_000), "u32": .uint32(4_000_000_000), "i64": .int64(-6_400_000_000),
+            "float": .float(1.5), "double": .double(-2.25), "decimal": .decimal(decimals: 2, value: 12345),
+            "string": .string("héllo ✓"), "bytes": .bytes([0, 1, 2, 255]), "timestamp": .timestamp(1_700_000_000),
+            "array": .array([.int32(1), .string("two"), .bool(false)]),
+            "table": .table(["nested": .string("yes"), "n": .int64(42)]), "void": .void,
+        ]
+        let properties = AMQPProperties(
+            contentType: "application/json", contentEncoding: "identity", headers: headers, deliveryMode: .persistent,
+            priority: 5, correlationId: "corr-1", replyTo: "reply.q", expiration: "60000", messageId: "msg-1",
+            timestamp: 1_763_000_000, type: "patchfleet.test", userId: "guest", appId: "amqp-tests")
+        let body = Data((0..<2048).map { UInt8($0 % 251) })
+        try await conn.publish(AMQPMessage(body: body, properties: properties), exchange: "", routingKey: queue, mandatory: true)
+        let consumer = try await conn.consume(queue: queue)
+        var it = consumer.makeAsyncIterator()
+        let d = try #require(try await it.next())
+        #expect(d.body == body)
+        #expect(d.properties == properties)
+        await d.ack()
+        await consumer.cancel()
+        try await conn.deleteQueue(queue)
+        await conn.close()
+    }
+
+    @Test func badCredentialsAndUnreachableBrokerGiveTypedErrors() async throws {
+        var config = try AMQPConfiguration(url: TestBroker.url)
+        config.password = "definitely-wrong"
+        do {
+            _ = try await AMQPConnection.connect(config, recovery: .disabled)
+            Issue.record("login with a wrong password succeeded")
+        } catch let error as AMQPError {
+            guard case .authenticationFailed(let user, _) = error else { Issue.record("got \(error)"); return }
+            #expect(user == "guest")
+        }
+        var unknownVhost = try AMQPConfiguration(url: TestBroker.url)
+        unknownVhost.vhost = "no-such-vhost"
+        await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(unknownVhost, recovery: .disabled) }
+
+        let closedPort = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:1/%2f?connection_timeout=2000")
+        do {
+            _ = try await AMQPConnection.connect(closedPort)
+            Issue.record("connected to a closed port")
+        } catch let error as AMQPError {
+            guard case .connectionFailed(let host, let port, _) = error else { Issue.record("got \(error)"); return }
+            #expect(host == "127.0.0.1" && port == 1)
+        }
+        await #expect(throws: AMQPError.invalidURL("scheme 'http' is not amqp or amqps")) {
+            _ = try await AMQPConnection.connect(url: "http://localhost")
+        }
+    }
+
+    @Test func closedConnectionRefusesFurtherWork() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("closed")
+        try await conn.declare(QueueSpec(queue, durable: false, autoDelete: true))
+        let consumer = try await conn.consume(queue: queue)
+        let reader = Task { var n = 0; for try await _ in consumer { n += 1 }; return n }
+        await conn.close()
+        #expect(try await reader.value == 0)  // the sequence ends cleanly on close
+        await #expect(throws: AMQPError.closed) {
+            try await conn.publish(AMQPMessage("late"), exchange: "", routingKey: queue)
+        }
+    }
+}
