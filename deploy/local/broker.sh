@@ -120,5 +120,12 @@ case "${1:-}" in
     pause) signal_node STOP ;;
     resume) signal_node CONT ;;
     ctl) shift; ctl "$@" ;;
-    *) echo "usage: $0 start|stop|restart|status|url|pause|resume|ctl ARGS" >&2; exit 2 ;;
+    stop-all)
+        # Every instance under $home (tests start extra ones).
+        for d in "$home"/*/; do
+            [ -f "$d/rabbitmq.conf" ] || continue
+            n=$(basename "$d"); p=$(sed -n 's/^listeners.tcp.1 = 127.0.0.1:\([0-9]*\)$/\1/p' "$d/rabbitmq.conf")
+            PATCHFLEET_BROKER_NAME=$n PATCHFLEET_BROKER_PORT=$p "$0" stop
+        done ;;
+    *) echo "usage: $0 start|stop|stop-all|restart|status|url|pause|resume|ctl ARGS" >&2; exit 2 ;;
 esac
