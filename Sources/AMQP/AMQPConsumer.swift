@@ -51,25 +51,31 @@ public struct AMQPDelivery: Sendable {
         Int(properties.headers?["x-delivery-count"]?.intValue ?? 0)
     }
 
-    /// Acknowledges the delivery. Returns false if the channel it came on is
-    /// gone (reconnect): the broker has requeued it and will deliver it again.
-    @discardableResult
-    public func ack() async -> Bool { await settle(.ack) }
+    /// Acknowledges the delivery. Like `basic.ack` itself this does not wait
+    /// for the broker (the protocol has no reply): the ack is queued on the
+    /// connection thread and sent in order with everything else. If the
+    /// connection drops first, the broker redelivers the message.
+    public func ack() { settle(.ack) }
 
     /// Negative acknowledgement: `requeue: false` dead-letters the message (if
     /// the queue has a dead-letter exchange) or drops it.
-    @discardableResult
-    public func nack(requeue: Bool) async -> Bool { await settle(.nack(requeue: requeue)) }
+    public func nack(requeue: Bool) { settle(.nack(requeue: requeue)) }
 
     /// Rejects the delivery; like `nack` for a single message.
-    @discardableResult
-    public func reject(requeue: Bool) async -> Bool { await settle(.reject(requeue: requeue)) }
+    public func reject(requeue: Bool) { settle(.reject(requeue: requeue)) }
 
-    private func settle(_ settlement: Settlement) async -> Bool {
+    /// Acknowledges and waits until the ack is written to the socket. Returns
+    /// false if the delivery's channel is gone (after a reconnect): the broker
+    /// has requeued it and will deliver it again.
+    public func ackAndWait() async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            loop.enqueue(.settle(origin, tag: deliveryTag, settlement) { result in
+            loop.enqueue(.settle(origin, tag: deliveryTag, .ack) { result in
                 continuation.resume(returning: (try? result.get()) ?? false)
             })
         }
+    }
+
+    private func settle(_ settlement: Settlement) {
+        loop.enqueue(.settle(origin, tag: deliveryTag, settlement) { _ in })
     }
 }

@@ -3,6 +3,44 @@ import Foundation
 
 /// Running the commands that other threads enqueue (loop thread only).
 extension ConnectionLoop {
+    /// Runs a batch of commands in order. A run of acks for one consumer that
+    /// covers every delivery it holds up to the highest tag becomes a single
+    /// `basic.ack(multiple)`: one frame instead of many, same effect.
+    func handle(batch commands: [LoopCommand]) {
+        var i = 0
+        while i < commands.count, !isClosed {
+            if case let .settle(origin, _, .ack, _) = commands[i] {
+                var end = i + 1
+                while end < commands.count, case let .settle(o, _, .ack, _) = commands[end], o == origin { end += 1 }
+                if end - i > 1, ackAsOne(commands[i..<end], origin: origin) {
+                    i = end
+                    continue
+                }
+            }
+            handle(commands[i])
+            i += 1
+        }
+    }
+
+    private func ackAsOne(_ run: ArraySlice<LoopCommand>, origin: DeliveryOrigin) -> Bool {
+        guard let conn = connection, let id = consumerIDByChannel[origin.channel], let state = consumers[id],
+              state.generation == origin.generation else { return false }
+        var tags = Set<UInt64>()
+        for case let .settle(_, tag, _, _) in run { tags.insert(tag) }
+        guard let highest = tags.max(), tags.isSubset(of: state.unsettledTags),
+              state.unsettledTags.lazy.filter({ $0 <= highest }).count == tags.count else { return false }
+        let status = amqp_basic_ack(conn, origin.channel, highest, 1)
+        guard status == AMQP_STATUS_OK.rawValue else {
+            connectionLost(statusError(status))
+            for case let .settle(_, _, _, done) in run { done(.success(false)) }
+            return true
+        }
+        state.unsettledTags.subtract(tags)
+        for case let .settle(_, _, _, done) in run { done(.success(true)) }
+        closeConsumerChannelIfIdle(state)
+        return true
+    }
+
     func handle(_ command: LoopCommand) {
         if case .close(let done) = command {
             shutDown(error: nil)
@@ -189,7 +227,7 @@ extension ConnectionLoop {
     func startConsumer(_ state: ConsumerState) throws(AMQPError) {
         channelGeneration += 1
         state.generation = channelGeneration
-        state.unsettled = 0
+        state.unsettledTags.removeAll()
         try openChannel(state.channel)
         let arena = CArena()
         let r = state.request
@@ -223,7 +261,7 @@ extension ConnectionLoop {
     }
 
     private func closeConsumerChannelIfIdle(_ state: ConsumerState) {
-        guard state.cancelled, state.unsettled == 0, let conn = connection else { return }
+        guard state.cancelled, state.unsettledTags.isEmpty, let conn = connection else { return }
         consumers[state.request.id] = nil
         consumerIDByChannel[state.channel] = nil
         let reply = amqp_channel_close(conn, state.channel, 200)
@@ -234,7 +272,10 @@ extension ConnectionLoop {
     /// channel incarnation is gone: the broker has requeued it already.
     private func settle(_ origin: DeliveryOrigin, tag: UInt64, _ settlement: Settlement) -> Bool {
         guard let conn = connection, let id = consumerIDByChannel[origin.channel], let state = consumers[id],
-              state.generation == origin.generation else { return false }
+              state.generation == origin.generation,
+              // A second settle of one delivery would be an unknown tag to the
+              // broker, which then closes the channel: refuse it here.
+              state.unsettledTags.contains(tag) else { return false }
         let status: Int32
         switch settlement {
         case .ack: status = amqp_basic_ack(conn, origin.channel, tag, 0)
@@ -245,7 +286,7 @@ extension ConnectionLoop {
             connectionLost(statusError(status))
             return false
         }
-        state.unsettled -= 1
+        state.unsettledTags.remove(tag)
         closeConsumerChannelIfIdle(state)
         return true
     }

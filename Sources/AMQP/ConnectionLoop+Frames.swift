@@ -112,7 +112,7 @@ extension ConnectionLoop {
             properties.headers?[Self.publishSequenceHeader] = nil
             if properties.headers?.isEmpty == true { properties.headers = nil }
         }
-        state.unsettled += 1
+        state.unsettledTags.insert(tag)
         let delivery = AMQPDelivery(
             body: body, properties: properties, exchange: exchange, routingKey: routingKey,
             redelivered: redelivered, deliveryTag: tag, consumerTag: consumerTag,

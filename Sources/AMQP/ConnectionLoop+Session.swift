@@ -171,7 +171,7 @@ extension ConnectionLoop {
             }
         }
         waitingPublishes = republish + waitingPublishes
-        for state in consumers.values { state.unsettled = 0 }
+        for state in consumers.values { state.unsettledTags.removeAll() }
         emit(.disconnected(error))
         guard recovery.enabled else {
             shutDown(error: error)

@@ -137,10 +137,7 @@ final class ConnectionLoop: @unchecked Sendable {
             return
         }
         while !isClosed {
-            for command in takeCommands() {
-                handle(command)
-                if isClosed { break }
-            }
+            handle(batch: takeCommands())
             if isClosed { break }
             if connection != nil {
                 pumpFrames()
@@ -225,8 +222,8 @@ final class ConsumerState {
     let channel: UInt16
     /// Generation of the channel incarnation its deliveries came from.
     var generation: UInt64 = 0
-    /// Deliveries handed out and not yet settled on the current incarnation.
-    var unsettled = 0
+    /// Delivery tags handed out and not yet settled on the current incarnation.
+    var unsettledTags = Set<UInt64>()
     /// Cancelled by the application: no new deliveries; the channel closes
     /// once the last handed-out delivery is settled.
     var cancelled = false

@@ -16,7 +16,7 @@ struct BrokerTests {
         #expect(String(decoding: delivery.body, as: UTF8.self) == "hello")
         #expect(delivery.routingKey == queue)
         #expect(delivery.redelivered == false)
-        #expect(await delivery.ack())
+        #expect(await delivery.ackAndWait())
         await consumer.cancel()
         #expect(try await conn.deleteQueue(queue) == 0)
         await conn.close()
@@ -60,8 +60,8 @@ struct BrokerTests {
         var it = consumer.makeAsyncIterator()
         let first = try #require(try await it.next())
         let second = try #require(try await it.next())
-        #expect(await first.nack(requeue: false))
-        #expect(await second.reject(requeue: false))
+        first.nack(requeue: false)
+        second.reject(requeue: false)
         await consumer.cancel()
 
         let dead = try await conn.consume(queue: dlq, prefetch: 10)
@@ -76,7 +76,7 @@ struct BrokerTests {
             }
             #expect(death["queue"]?.stringValue == queue)
             seen[d.properties.messageId ?? "?"] = death["reason"]?.stringValue
-            await d.ack()
+            d.ack()
         }
         #expect(seen == ["m1": "rejected", "m2": "rejected"])
         await dead.cancel()
@@ -125,17 +125,45 @@ struct BrokerTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(await received.count == 3)
         let firstThree = await received.items
-        await firstThree[0].ack()
+        firstThree[0].ack()
         #expect(await eventually(within: 5) { await received.count == 4 })
         try await Task.sleep(for: .milliseconds(300))
         #expect(await received.count == 4)
-        for d in await received.items.dropFirst() { await d.ack() }
-        #expect(await eventually(within: 5) { await received.count == 10 })
-        for d in await received.items.dropFirst(4) { await d.ack() }
+        // Ack whatever arrives: the remaining messages flow, three at a time at most.
+        let acked = Collector<UInt64>()
+        let drained = await eventually(within: 5) {
+            for d in await received.items.dropFirst() where !(await acked.items.contains(d.deliveryTag)) {
+                d.ack()
+                await acked.append(d.deliveryTag)
+            }
+            return await received.count == 10
+        }
+        #expect(drained)
         await consumer.cancel()
         _ = try await reader.value
         try await conn.deleteQueue(queue)
         await conn.close()
+    }
+
+    @Test func coalescedAcksNeverAckADeliveryStillHeld() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("coalesce")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        for i in 0..<50 { try await conn.publish(AMQPMessage("m\(i)"), exchange: "", routingKey: queue) }
+        let consumer = try await conn.consume(queue: queue, prefetch: 50)
+        var it = consumer.makeAsyncIterator()
+        var deliveries: [AMQPDelivery] = []
+        for _ in 0..<50 { deliveries.append(try #require(try await it.next())) }
+        // Hold the first and the 25th; ack all others in one burst (one batch on the loop thread).
+        for (i, d) in deliveries.enumerated() where i != 0 && i != 24 { d.ack() }
+        #expect(await deliveries[1].ackAndWait() == false)  // already acked: the tag is no longer held
+        await conn.close()
+        // Only the two held messages went back to the queue.
+        let check = try await TestBroker.connect()
+        let declared = try await check.declare(QueueSpec(queue, durable: false))
+        #expect(declared.messageCount == 2)
+        try await check.deleteQueue(queue)
+        await check.close()
     }
 
     @Test func propertiesAndTypedHeadersSurviveTheTrip() async throws {
@@ -161,7 +189,7 @@ struct BrokerTests {
         let d = try #require(try await it.next())
         #expect(d.body == body)
         #expect(d.properties == properties)
-        await d.ack()
+        d.ack()
         await consumer.cancel()
         try await conn.deleteQueue(queue)
         await conn.close()

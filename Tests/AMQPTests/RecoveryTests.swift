@@ -28,7 +28,7 @@ struct RecoveryTests {
         let reader = Task {
             for try await d in consumer {
                 await received.append(Int(String(decoding: d.body, as: UTF8.self))!)
-                await d.ack()
+                d.ack()
             }
         }
         let total = 3_000

@@ -1,3 +1,29 @@
 #ifndef CRAW_AMQP_BENCH_H
 #define CRAW_AMQP_BENCH_H
+
+#include <stddef.h>
+
+// A deliberately minimal librabbitmq client: one connection, one channel, no
+// recovery, no threads. It is the baseline the Swift AMQP layer is measured
+// against in `patchfleet-bench amqp`. Each function returns elapsed seconds,
+// or a negative number on error (with a message in `error`, 256 bytes).
+
+/// Publishes `count` messages of `body_size` bytes to the default exchange with
+/// routing key `queue`, in confirm mode, keeping at most `window` unconfirmed.
+double raw_publish_confirmed(const char *host, int port, const char *user,
+                             const char *password, const char *queue,
+                             int count, int body_size, int window,
+                             char *error);
+
+/// Consumes `count` messages from `queue` with the given prefetch, acking each.
+double raw_consume_ack(const char *host, int port, const char *user,
+                       const char *password, const char *queue, int count,
+                       int prefetch, char *error);
+
+/// `count` sequential round trips: publish one message, receive it, ack it.
+/// Each trip's latency in seconds goes to `latencies[i]`.
+double raw_round_trips(const char *host, int port, const char *user,
+                       const char *password, const char *queue, int count,
+                       double *latencies, char *error);
+
 #endif
