@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "AMQP", targets: ["AMQP"]),
+        .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
     dependencies: [
@@ -38,6 +39,14 @@ let package = Package(
             dependencies: [
                 "AMQP", "CRawAMQPBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "PatchFleetCLI",
+            dependencies: [
+                "AMQP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct PatchFleetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "patchfleet",
+        abstract: "Patch virtualization clusters host by host without taking their workloads down.",
+        discussion: """
+            Examples:
+              patchfleet selfcheck --url amqp://guest:guest@127.0.0.1:5682/%2f
+            """,
+        subcommands: [SelfCheckCommand.self])
+}
