@@ -24,7 +24,7 @@ bin=$(swift build -c release --show-bin-path)/patchfleet
 
 echo
 "$bin" selfcheck
-if "$bin" help simulate >/dev/null 2>&1; then
+if "$bin" --help | grep -q "simulate"; then
     echo
     "$bin" simulate --inventory docs/examples/inventory.yaml --job docs/examples/job.yaml
 fi
