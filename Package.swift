@@ -5,15 +5,18 @@ import PackageDescription
 // target builds in it, and warnings are treated as defects by `.ci/run`.
 let package = Package(
     name: "PatchFleet",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
         .library(name: "AMQP", targets: ["AMQP"]),
+        .library(name: "PatchFleetCore", targets: ["PatchFleetCore"]),
+        .library(name: "PatchFleetSimulator", targets: ["PatchFleetSimulator"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c), from Debian's librabbitmq-dev.
@@ -32,6 +35,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The pure core: job spec, host saga, scheduler, backend protocols.
+        // No I/O, no clock, no AMQP, no SQLite: time and facts come in as values.
+        .target(name: "PatchFleetCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The simulated datacenter (both backends), virtual clock, fault
+        // injection, history, invariant checker and the in-process driver.
+        .target(
+            name: "PatchFleetSimulator",
+            dependencies: ["PatchFleetCore", .product(name: "Yams", package: "Yams")]
+        ),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
         .target(name: "CRawAMQPBench", dependencies: ["CRabbitMQ", "CAMQPShim"]),
         .executableTarget(
@@ -44,12 +56,14 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetCLI",
             dependencies: [
-                "AMQP",
+                "AMQP", "PatchFleetCore", "PatchFleetSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
+        .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,8 @@ struct PatchFleetCommand: AsyncParsableCommand {
         abstract: "Patch virtualization clusters host by host without taking their workloads down.",
         discussion: """
             Examples:
+              patchfleet simulate --inventory docs/examples/inventory.yaml --job docs/examples/job.yaml
               patchfleet selfcheck --url amqp://guest:guest@127.0.0.1:5682/%2f
             """,
-        subcommands: [SelfCheckCommand.self])
+        subcommands: [SimulateCommand.self, SelfCheckCommand.self])
 }

@@ -1,0 +1,72 @@
+/// Health as the virtualization manager reports it.
+public struct HostHealth: Codable, Sendable, Hashable {
+    public var responding: Bool
+    public var healthy: Bool
+    public var detail: String
+    public init(responding: Bool, healthy: Bool, detail: String) {
+        self.responding = responding
+        self.healthy = healthy
+        self.detail = detail
+    }
+}
+
+/// One update that failed to install, with the patch manager's code and text.
+public struct UpdateFailure: Codable, Sendable, Hashable {
+    public var updateId: String
+    public var code: String
+    public var message: String
+    public init(updateId: String, code: String, message: String) {
+        self.updateId = updateId
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Compliance of exactly the deployed updates (never every update the host reports).
+public struct ComplianceReport: Codable, Sendable, Hashable {
+    public var installed: [String]
+    public var pending: [String]
+    public var failed: [UpdateFailure]
+    public var pendingReboot: Bool
+    public init(installed: [String], pending: [String], failed: [UpdateFailure], pendingReboot: Bool) {
+        self.installed = installed
+        self.pending = pending
+        self.failed = failed
+        self.pendingReboot = pendingReboot
+    }
+}
+
+/// The virtualization manager (VMM, Failover Clustering, or the simulator).
+/// Workers call it observe-then-act, so every mutating call must tolerate
+/// being asked for a state that already holds.
+public protocol VirtualizationBackend: Sendable {
+    func listClusters() async throws(BackendError) -> [Cluster]
+    func listHosts(cluster: String?) async throws(BackendError) -> [Host]
+    func listVMs(host: String?) async throws(BackendError) -> [VM]
+    func host(named name: String) async throws(BackendError) -> Host
+    func hostHealth(_ host: String) async throws(BackendError) -> HostHealth
+    /// Puts the host in maintenance. With `migrateRunningVMs` the backend
+    /// moves the running HA VMs itself; PatchFleet passes false and drains VM
+    /// by VM so each VM can follow its own fallback chain.
+    func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError)
+    func exitMaintenance(host: String) async throws(BackendError)
+    func liveMigrate(vm: String, to host: String) async throws(BackendError)
+    func quickMigrate(vm: String, to host: String) async throws(BackendError)
+    /// Moves a stopped or saved VM (no memory transfer).
+    func moveVM(vm: String, to host: String) async throws(BackendError)
+    func saveState(vm: String) async throws(BackendError)
+    func shutDown(vm: String) async throws(BackendError)
+    func start(vm: String) async throws(BackendError)
+}
+
+/// The update manager (ConfigMgr, Windows Update, or the simulator).
+public protocol UpdateBackend: Sendable {
+    func collectionMembers(_ collection: String) async throws(BackendError) -> [String]
+    func ensureCollection(_ collection: String) async throws(BackendError)
+    func addHost(_ host: String, toCollection collection: String) async throws(BackendError)
+    func refreshPolicy(host: String) async throws(BackendError)
+    func triggerInstall(host: String, updateIds: [String]) async throws(BackendError)
+    func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport
+    func pendingReboot(host: String) async throws(BackendError) -> Bool
+    func reboot(host: String) async throws(BackendError)
+}

@@ -1,0 +1,289 @@
+/// The job-level switches a submitter can flip while a job runs.
+public struct JobControl: Codable, Sendable, Hashable {
+    public var paused: Bool
+    public var cancelled: Bool
+    public init(paused: Bool = false, cancelled: Bool = false) {
+        self.paused = paused
+        self.cancelled = cancelled
+    }
+}
+
+/// Everything the scheduler decides from. It reads nothing else.
+public struct SchedulingInput: Sendable {
+    public var policy: Policy
+    public var sagas: [HostSagaState]
+    public var inventory: Inventory
+    public var now: Instant
+    public var control: JobControl
+
+    public init(policy: Policy, sagas: [HostSagaState], inventory: Inventory, now: Instant, control: JobControl = JobControl()) {
+        self.policy = policy
+        self.sagas = sagas
+        self.inventory = inventory
+        self.now = now
+        self.control = control
+    }
+}
+
+public struct HostDeferral: Codable, Sendable, Hashable {
+    public var host: String
+    public var reason: String
+    public init(host: String, reason: String) {
+        self.host = host
+        self.reason = reason
+    }
+}
+
+public struct SchedulingDecision: Sendable, Hashable {
+    /// Hosts to start now, in order.
+    public var start: [String] = []
+    /// Hosts that will never start in this job (cluster stopped, window closed): skip them.
+    public var skip: [HostDeferral] = []
+    /// Hosts that cannot start yet, and why. If nothing else is in flight when
+    /// the job goes quiet, the caller skips them with this reason.
+    public var waiting: [HostDeferral] = []
+    /// When to ask again even if no saga changes (settle delay ends, window opens).
+    public var nextEvaluationAt: Instant?
+
+    public init() {}
+
+    mutating func wake(at instant: Instant) {
+        nextEvaluationAt = min(nextEvaluationAt ?? instant, instant)
+    }
+}
+
+/// Decides which hosts start now. A protocol so a deliberately broken variant
+/// can be injected to prove the simulation suite catches it.
+public protocol SchedulingStrategy: Sendable {
+    func decide(_ input: SchedulingInput) -> SchedulingDecision
+}
+
+/// The real scheduler. Pure: same input, same decision.
+///
+/// Rules, in the order they are applied:
+/// 1. Nothing starts in a dry run, while the job is paused or cancelled, or
+///    outside the maintenance window.
+/// 2. A cluster stops (its pending hosts are skipped) after `maxFailedHosts` failures.
+/// 3. At most `maxParallelClusters` clusters are in progress at once; a started
+///    cluster keeps its slot until its last host is done.
+/// 4. Health gate: no host of a cluster starts while another of its hosts is
+///    down, rebooting or unhealthy (other than ones this job holds), nor before
+///    `settleDelaySeconds` have passed since the previous host came back.
+/// 5. Never more than `maxUnavailablePerCluster` hosts out of service, counting
+///    hosts already out of service for other reasons.
+/// 6. No drain without capacity: the host's running HA VMs must fit on the
+///    remaining in-service nodes with the configured headroom, on the cluster
+///    as it will be once hosts already draining have moved their VMs (two
+///    drains must fit together). No drain of a host holding VMs another saga
+///    still has to move home (Rule 3): both sagas would call them theirs.
+/// 7. Inside a maintenance window, a host starts only if its predicted duration fits.
+/// 8. Order: hosts with less memory and fewer VMs to move first (shorter
+///    drains finish sooner and free the slot), then by name for stability;
+///    clusters with the most remaining work first, so the longest one does
+///    not start last.
+public struct Scheduler: SchedulingStrategy {
+    public init() {}
+
+    public func decide(_ input: SchedulingInput) -> SchedulingDecision {
+        var decision = SchedulingDecision()
+        let pending = input.sagas.filter(\.isPending)
+        guard !pending.isEmpty, !input.control.cancelled else { return decision }
+        let policy = input.policy
+        if policy.dryRun {
+            // A dry run touches nothing: the plan comes from DryRunPlanner.
+            decision.skip = pending.map { HostDeferral(host: $0.host, reason: "dry run: nothing is touched (see the dry-run plan)") }
+            return decision
+        }
+        if input.control.paused {
+            decision.waiting = pending.map { HostDeferral(host: $0.host, reason: "job paused") }
+            return decision
+        }
+        if let window = policy.maintenanceWindow {
+            if input.now >= window.end {
+                decision.skip = pending.map { HostDeferral(host: $0.host, reason: "maintenance window closed at \(window.end)") }
+                return decision
+            }
+            if input.now < window.start {
+                decision.waiting = pending.map { HostDeferral(host: $0.host, reason: "maintenance window opens at \(window.start)") }
+                decision.wake(at: window.start)
+                return decision
+            }
+        }
+
+        let groups = Dictionary(grouping: input.sagas, by: Scheduler.groupKey)
+        let orderedKeys = groups.keys.sorted { lhs, rhs in
+            let l = groups[lhs]!, r = groups[rhs]!
+            let lStarted = l.contains { !$0.isPending }, rStarted = r.contains { !$0.isPending }
+            if lStarted != rStarted { return lStarted }
+            let lWork = remainingWork(l, input), rWork = remainingWork(r, input)
+            if lWork != rWork { return lWork > rWork }
+            return lhs < rhs
+        }
+        var clustersInProgress = groups.values.filter { group in
+            group.contains { !$0.isPending } && group.contains { !$0.isDone }
+        }.count
+
+        for key in orderedKeys {
+            let group = groups[key]!
+            let waitingHosts = group.filter(\.isPending)
+            guard !waitingHosts.isEmpty else { continue }
+            let failures = group.filter { $0.outcome?.countsAsFailure == true }.count
+            if failures >= policy.maxFailedHosts {
+                decision.skip += waitingHosts.map {
+                    HostDeferral(host: $0.host, reason: "cluster stopped after \(failures) failed host(s) (maxFailedHosts: \(policy.maxFailedHosts))")
+                }
+                continue
+            }
+            var inProgress = group.contains { !$0.isPending }
+            if !inProgress && clustersInProgress >= policy.maxParallelClusters {
+                decision.waiting += waitingHosts.map {
+                    HostDeferral(host: $0.host, reason: "waiting for a cluster slot (maxParallelClusters: \(policy.maxParallelClusters))")
+                }
+                continue
+            }
+            let started = decideGroup(group, input: input, decision: &decision)
+            if started && !inProgress {
+                inProgress = true
+                clustersInProgress += 1
+            }
+        }
+        return decision
+    }
+
+    /// Decides one cluster (or one standalone host). Returns whether anything started.
+    func decideGroup(_ group: [HostSagaState], input: SchedulingInput, decision: inout SchedulingDecision) -> Bool {
+        let policy = input.policy
+        let inventory = input.inventory
+        let waitingHosts = Scheduler.order(group.filter(\.isPending), inventory: inventory)
+        func wait(_ reason: String) {
+            decision.waiting += waitingHosts.map { HostDeferral(host: $0.host, reason: reason) }
+        }
+
+        guard let cluster = group.first?.cluster else {
+            // A standalone host is its own group: no peers, no capacity to check.
+            return startIfWindowFits(waitingHosts, input: input, decision: &decision) > 0
+        }
+
+        let slotHolders = Set(group.filter(\.holdsClusterSlot).map(\.host))
+        let clusterHosts = inventory.hosts(inCluster: cluster)
+        let sick = clusterHosts.filter {
+            !slotHolders.contains($0.name) && ($0.status == .down || $0.status == .rebooting || !$0.healthy)
+        }
+        if !sick.isEmpty {
+            wait("health gate: \(sick.map(\.name).sorted().joined(separator: ", ")) not healthy in cluster \(cluster)")
+            return false
+        }
+        let lastReturn = group.filter { $0.isDone && $0.enteredMaintenance }.compactMap(\.finishedAt).max()
+        if let lastReturn, input.now < lastReturn.adding(seconds: policy.settleDelaySeconds) {
+            let settled = lastReturn.adding(seconds: policy.settleDelaySeconds)
+            wait("settling until \(settled) after the previous host returned")
+            decision.wake(at: settled)
+            return false
+        }
+
+        var outOfService = slotHolders.union(clusterHosts.filter { !$0.canReceiveVMs }.map(\.name))
+        let holdingOthersVMs = Set(group.flatMap(\.vmsAwaitingFailback).map(\.movedTo))
+        var started = false
+        for saga in waitingHosts {
+            let hostInfo = inventory.host(named: saga.host)
+            // A host already out of service costs no slot: its precheck will skip it.
+            let alreadyOut = !(hostInfo?.canReceiveVMs ?? false)
+            if !alreadyOut && outOfService.count >= policy.maxUnavailablePerCluster {
+                decision.waiting.append(HostDeferral(host: saga.host, reason:
+                    "cluster \(cluster) at its unavailability limit (\(outOfService.count) out of service, maxUnavailablePerCluster: \(policy.maxUnavailablePerCluster))"))
+                continue
+            }
+            if holdingOthersVMs.contains(saga.host) {
+                decision.waiting.append(HostDeferral(host: saga.host, reason: "holds VMs drained from another host that must go home first (Rule 3)"))
+                continue
+            }
+            if !alreadyOut, case .hold(let reason, .insufficientCapacity) = DrainPlanner.plan(
+                host: saga.host, snapshot: Scheduler.projectedSnapshot(cluster: cluster, draining: outOfService, inventory: inventory, policy: policy),
+                policy: policy, excludingTargets: outOfService) {
+                decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
+                continue
+            }
+            if let reason = windowMisfit(saga.host, input: input) {
+                decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
+                continue
+            }
+            decision.start.append(saga.host)
+            outOfService.insert(saga.host)
+            started = true
+        }
+        return started
+    }
+
+    func startIfWindowFits(_ sagas: [HostSagaState], input: SchedulingInput, decision: inout SchedulingDecision) -> Int {
+        var count = 0
+        for saga in sagas {
+            if let reason = windowMisfit(saga.host, input: input) {
+                decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
+            } else {
+                decision.start.append(saga.host)
+                count += 1
+            }
+        }
+        return count
+    }
+
+    /// Why a host's predicted duration does not fit the time left in the window, if it does not.
+    func windowMisfit(_ host: String, input: SchedulingInput) -> String? {
+        guard let window = input.policy.maintenanceWindow else { return nil }
+        let predicted = DurationModel.predictSeconds(host: host, inventory: input.inventory, policy: input.policy)
+        let left = window.end.seconds(since: input.now)
+        guard predicted > left else { return nil }
+        return "predicted \(Int(predicted / 60)) min does not fit the \(Int(left / 60)) min left in the maintenance window"
+    }
+
+    func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput) -> Double {
+        group.filter(\.isPending).reduce(0) {
+            $0 + DurationModel.predictSeconds(host: $1.host, inventory: input.inventory, policy: input.policy)
+        }
+    }
+
+    /// The cluster as it will look once the hosts already out of service have
+    /// moved their running VMs off: two drains in one cluster must fit
+    /// together, not each on its own.
+    static func projectedSnapshot(cluster: String, draining: Set<String>, inventory: Inventory, policy: Policy) -> ClusterSnapshot {
+        var scratch = Inventory(hosts: inventory.hosts(inCluster: cluster),
+                                vms: inventory.vms.filter { vm in inventory.host(named: vm.host)?.cluster == cluster })
+        for host in draining.sorted() where scratch.vms.contains(where: { $0.host == host && $0.power.consumesMemory }) {
+            var planning = scratch
+            if let index = planning.hosts.firstIndex(where: { $0.name == host }) { planning.hosts[index].status = .up }
+            guard case .drain(let plan) = DrainPlanner.plan(host: host, snapshot: ClusterSnapshot(hosts: planning.hosts, vms: planning.vms),
+                                                            policy: policy, excludingTargets: draining) else { continue }
+            for item in plan.items {
+                if let target = item.target, let index = scratch.vms.firstIndex(where: { $0.name == item.vm }) {
+                    scratch.vms[index].host = target
+                }
+            }
+        }
+        return ClusterSnapshot(hosts: scratch.hosts, vms: scratch.vms)
+    }
+
+    /// Clusters are scheduled as units; a standalone host is a unit of its own.
+    public static func groupKey(_ saga: HostSagaState) -> String {
+        saga.cluster.map { "cluster:\($0)" } ?? "standalone:\(saga.host)"
+    }
+
+    /// Less to move first (memory, then VM count), then by name: stable.
+    public static func order(_ sagas: [HostSagaState], inventory: Inventory) -> [HostSagaState] {
+        sagas.sorted { lhs, rhs in
+            let l = movingLoad(lhs.host, inventory), r = movingLoad(rhs.host, inventory)
+            if l != r { return l < r }
+            return lhs.host < rhs.host
+        }
+    }
+
+    struct Load: Comparable {
+        var memoryMB: Int
+        var vmCount: Int
+        static func < (lhs: Load, rhs: Load) -> Bool { (lhs.memoryMB, lhs.vmCount) < (rhs.memoryMB, rhs.vmCount) }
+    }
+
+    static func movingLoad(_ host: String, _ inventory: Inventory) -> Load {
+        let running = inventory.vms(on: host).filter(\.power.consumesMemory)
+        return Load(memoryMB: running.reduce(0) { $0 + $1.memoryMB }, vmCount: running.count)
+    }
+}

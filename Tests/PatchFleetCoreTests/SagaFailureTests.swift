@@ -1,0 +1,242 @@
+import Testing
+@testable import PatchFleetCore
+
+/// Failure paths: fallback chains, drain timeout and compensation, retries,
+/// hold/resume on failure, reboots.
+@Suite struct SagaFailureTests {
+    static let migrationFailed = BackendError(.migrationFailed, "Live migration of 'web2' failed (0x8007274C)", backendCode: "0x8007274C")
+
+    @Test func stuckVMFollowsFallbackChainToQuickMigration() {
+        var policy = Policy()
+        policy.migrationFallback = [.liveMigrate, .quickMigrate, .holdHost]
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let bodies = harness.run { command, _ in
+            guard let request = command.vmActionRequest, request.vm == "web2", request.action.kind == .liveMigrate else { return nil }
+            return .vmActionFailed(VMActionFailed(vm: "web2", action: request.action, error: Self.migrationFailed))
+        }
+        let web2 = bodies.compactMap(\.vmActionRequest).filter { $0.vm == "web2" }.map(\.action.kind)
+        #expect(web2 == [.liveMigrate, .quickMigrate])
+        #expect(harness.outcome == .patched)
+        #expect(harness.notes(about: "web2").contains { $0.contains("0x8007274C") }, "the backend's own message is kept")
+    }
+
+    @Test func fallbackChainEndingInHoldCompensatesTheDrain() {
+        var harness = SagaHarness()  // default chain: liveMigrate, holdHost; web2 (largest) drains first
+        harness.send(.start)
+        let bodies = harness.run { command, _ in
+            guard let request = command.vmActionRequest, request.vm == "web1", request.action.kind == .liveMigrate else { return nil }
+            return .vmActionFailed(VMActionFailed(vm: "web1", action: request.action, error: Self.migrationFailed))
+        }
+        let kinds = bodies.map(\.kind)
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.inMaintenance == false, "compensation exits the maintenance it started")
+        #expect(kinds.contains(.exitMaintenance))
+        #expect(!kinds.contains(.deployUpdates))
+        #expect(!kinds.contains(.failbackVM), "moved VMs stay where they are safe")
+        #expect(harness.notes(about: "web2").contains { $0.contains("left on") })
+        #expect(harness.state.outcome?.reason?.contains("web1") == true)
+    }
+
+    @Test func perVMOverrideByNameBeatsTagAndDefault() {
+        var policy = Policy()
+        policy.migrationFallback = [.liveMigrate, .holdHost]
+        policy.vmOverrides = [VMOverride(tag: "db", fallback: [.liveMigrate, .quickMigrate, .holdHost]),
+                              VMOverride(name: "web2", fallback: [.liveMigrate, .saveState, .holdHost])]
+        let tagged = VM(name: "sql1", memoryMB: 1024, host: "C1-H1", tags: ["db"])
+        #expect(policy.fallbackChain(for: tagged) == [.liveMigrate, .quickMigrate, .holdHost])
+        #expect(policy.fallbackChain(for: VM(name: "web2", memoryMB: 1, host: "x", tags: ["db"])) == [.liveMigrate, .saveState, .holdHost])
+        #expect(policy.fallbackChain(for: VM(name: "web1", memoryMB: 1, host: "x")) == [.liveMigrate, .holdHost])
+
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let bodies = harness.run { command, _ in
+            guard let request = command.vmActionRequest, request.vm == "web2", request.action.kind == .liveMigrate else { return nil }
+            return .vmActionFailed(VMActionFailed(vm: "web2", action: request.action, error: Self.migrationFailed))
+        }
+        #expect(bodies.compactMap(\.vmActionRequest).filter { $0.vm == "web2" }.map(\.action.kind) == [.liveMigrate, .saveState, .start])
+        #expect(harness.outcome == .patched)
+    }
+
+    @Test func drainTimeoutCompensatesAndHoldsHost() {
+        var policy = Policy()
+        policy.drainTimeoutSeconds = 600
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let timeouts = harness.run().compactMap(\.vmActionRequest).filter { $0.action.kind == .liveMigrate }.map(\.timeoutSeconds)
+        #expect(timeouts.allSatisfy { $0 <= 600 }, "one VM's attempt never outlives the drain deadline")
+        // Replay with a slow first migration: its answer arrives after the deadline.
+        var slow = SagaHarness(Fixtures.saga(policy: policy))
+        slow.send(.start)
+        slow.answer(.clusterObserved(slow.inventory.clusterSnapshot(of: "C1-H1")))
+        slow.answer(.maintenanceEntered)
+        let migration = slow.outstanding!.body.vmActionRequest!
+        slow.answer(.vmActionSucceeded(VMActionSucceeded(vm: migration.vm, action: migration.action)), after: 700)
+        #expect(slow.outstanding?.body.kind == .exitMaintenance)
+        slow.run()
+        #expect(slow.outcome == .held)
+        #expect(slow.state.outcome?.reason?.contains("drain timeout") == true)
+    }
+
+    @Test func installFailureRetriesWithBackoffThenHoldsInMaintenance() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 2
+        policy.retryBackoffSeconds = 60
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        var waits: [Double] = []
+        let bodies = harness.run { command, harness in
+            if case .wakeAt(let wake) = command, wake.purpose == "retry" { waits.append(wake.at.seconds(since: harness.now)) }
+            guard case .pollCompliance(let request) = command else { return nil }
+            return .complianceReported(ComplianceReport(installed: [], pending: [], pendingReboot: false,
+                failed: [UpdateFailure(updateId: request.updateIds[0], code: "0x80070643", message: "Fatal error during installation")]))
+        }
+        #expect(bodies.filter { $0.kind == .deployUpdates }.count == 3, "first try plus two retries")
+        #expect(waits == [60, 120], "exponential backoff")
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.inMaintenance == true)
+        #expect(harness.state.outcome?.reason?.contains("0x80070643") == true)
+        #expect(harness.state.outcome?.countsAsFailure == true)
+        #expect(!bodies.map(\.kind).contains(.exitMaintenance))
+    }
+
+    @Test func installFailureResumesHostWhenPolicySaysResume() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 0
+        policy.onFailure = .resume
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let kinds = harness.run { command, _ in
+            guard case .pollCompliance = command else { return nil }
+            return .complianceReported(ComplianceReport(installed: [], pending: [], pendingReboot: false,
+                failed: [UpdateFailure(updateId: "KB1", code: "0x80240022", message: "failed")]))
+        }.map(\.kind)
+        #expect(harness.outcome == .failed)
+        #expect(harness.state.outcome?.inMaintenance == false)
+        #expect(kinds.contains(.exitMaintenance))
+        #expect(kinds.contains(.failbackVM), "VMs go home even when the patch failed")
+    }
+
+    @Test func pendingRebootRebootsWaitsForHostAndRescans() {
+        var harness = SagaHarness()
+        harness.send(.start)
+        var scans = 0
+        let kinds = harness.run { command, _ in
+            guard case .pollCompliance(let request) = command else { return nil }
+            scans += 1
+            return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: scans == 1))
+        }.map(\.kind)
+        let reboot = kinds.firstIndex(of: .rebootHost)!
+        #expect(kinds[reboot + 1] == .waitForHost)
+        #expect(kinds[reboot + 2] == .pollCompliance, "rescan after the host answers")
+        #expect(harness.state.reboots == 1)
+        #expect(harness.outcome == .patched)
+    }
+
+    @Test func rebootIsNeverRequestedBeforeTheDrainIsConfirmedEmpty() {
+        var harness = SagaHarness()
+        harness.send(.start)
+        var observations = 0
+        let kinds = harness.run { command, harness in
+            guard case .observeCluster(let ref) = command else { return nil }
+            observations += 1
+            var snapshot = harness.inventory.clusterSnapshot(of: ref.host)
+            // Another drain sent a VM here after the precheck.
+            if observations == 2 { snapshot.vms.append(VM(name: "newcomer", memoryMB: 1024, host: "C1-H1")) }
+            return .clusterObserved(snapshot)
+        }.map(\.kind)
+        #expect(observations == 3, "precheck, verification that found the newcomer, verification that found it gone")
+        #expect(harness.state.drainPasses == 1)
+        #expect(kinds.firstIndex(of: .deployUpdates)! > kinds.lastIndex(of: .observeCluster)!)
+    }
+
+    @Test func pollIsScopedToDeployedUpdates() {
+        var harness = SagaHarness()
+        harness.send(.start)
+        var scoped: [[String]] = []
+        harness.run { command, _ in
+            guard case .pollCompliance(let request) = command else { return nil }
+            scoped.append(request.updateIds)
+            // The host reports other, unrelated updates as pending: they must not matter.
+            return .complianceReported(ComplianceReport(installed: ["KB1", "KB2"], pending: ["KB999"], failed: [], pendingReboot: false))
+        }
+        #expect(scoped == [["KB1", "KB2"]])
+        #expect(harness.outcome == .patched)
+    }
+
+    @Test func installStillPendingPastTimeoutIsAFailure() {
+        var policy = Policy()
+        policy.installTimeoutSeconds = 300
+        policy.pollIntervalSeconds = 120
+        policy.maxRetriesPerHost = 0
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        harness.run { command, _ in
+            guard case .pollCompliance = command else { return nil }
+            return .complianceReported(ComplianceReport(installed: ["KB1"], pending: ["KB2"], failed: [], pendingReboot: false))
+        }
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.reason?.contains("install timeout") == true)
+    }
+
+    @Test func hostStuckInPendingRebootFailsAfterMaxReboots() {
+        var policy = Policy()
+        policy.maxRebootsPerHost = 2
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let kinds = harness.run { command, _ in
+            guard case .pollCompliance(let request) = command else { return nil }
+            return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: true))
+        }.map(\.kind)
+        #expect(kinds.filter { $0 == .rebootHost }.count == 2)
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.reason?.contains("pending reboot") == true)
+    }
+
+    @Test func maintenanceRequestWithoutAnswerIsTakenBackNotLeftBehind() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 0
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        let kinds = harness.run { command, _ in
+            guard case .enterMaintenance = command else { return nil }
+            return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(.timeout, "No answer within 120 seconds")))
+        }.map(\.kind)
+        #expect(kinds.contains(.exitMaintenance), "the request may have landed: take it back")
+        #expect(!kinds.contains(.vmAction))
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.inMaintenance == false)
+        #expect(harness.state.outcome?.reason?.contains("No answer") == true)
+    }
+
+    @Test func hostThatDoesNotComeBackIsHeldInMaintenanceWithTheReason() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 1
+        policy.onFailure = .resume
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        var polls = 0
+        harness.run { command, _ in
+            switch command {
+            case .pollCompliance(let request):
+                polls += 1
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: true))
+            case .waitForHost:
+                return .commandFailed(CommandFailure(step: .waitForHost, error: BackendError(.timeout, "Host 'C1-H1' did not respond within 1800 seconds")))
+            case .exitMaintenance:
+                return .commandFailed(CommandFailure(step: .exitMaintenance, error: BackendError(.unreachable, "Host 'C1-H1' is not responding")))
+            default:
+                return nil
+            }
+        }
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.inMaintenance == true)
+        #expect(harness.state.outcome?.reason?.contains("not responding") == true)
+    }
+}
+
+extension ComplianceReport {
+    init(installed: [String], pending: [String], pendingReboot: Bool, failed: [UpdateFailure]) {
+        self.init(installed: installed, pending: pending, failed: failed, pendingReboot: pendingReboot)
+    }
+}
