@@ -112,6 +112,19 @@ struct BrokerTests {
         await conn.close()
     }
 
+    @Test func brokerNackIsReportedToThePublisher() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("full")
+        // A full queue with overflow=reject-publish makes the broker nack.
+        try await conn.declare(QueueSpec(queue, durable: false, maxLength: 1, overflow: .rejectPublish))
+        try await conn.publish(AMQPMessage("fits"), exchange: "", routingKey: queue)
+        await #expect(throws: AMQPError.publishNacked) {
+            try await conn.publish(AMQPMessage("does not fit"), exchange: "", routingKey: queue)
+        }
+        #expect(try await conn.deleteQueue(queue) == 1)
+        await conn.close()
+    }
+
     @Test func prefetchLimitsUnackedDeliveries() async throws {
         let conn = try await TestBroker.connect()
         let queue = TestBroker.uniqueName("prefetch")

@@ -29,14 +29,16 @@ enum TestBroker {
 struct DisposableBroker {
     let name: String
     let port: Int
+    /// Extra settings for broker.sh (e.g. the TLS listener's port and files).
+    var environment: [String: String] = [:]
 
     var url: String { "amqp://guest:guest@127.0.0.1:\(port)/%2f" }
 
     @discardableResult
     func run(_ verb: String) throws -> String {
         let script = TestBroker.repoRoot.appendingPathComponent("deploy/local/broker.sh").path
-        return try runCommand(["/bin/bash", script, verb],
-                              environment: ["PATCHFLEET_BROKER_NAME": name, "PATCHFLEET_BROKER_PORT": String(port)])
+        let env = environment.merging(["PATCHFLEET_BROKER_NAME": name, "PATCHFLEET_BROKER_PORT": String(port)]) { $1 }
+        return try runCommand(["/bin/bash", script, verb], environment: env)
     }
 }
 

@@ -10,6 +10,8 @@
 #   PATCHFLEET_BROKER_NAME   instance name            (default: patchfleet)
 #   PATCHFLEET_BROKER_PORT   AMQP port on 127.0.0.1   (default: 5682)
 #   PATCHFLEET_BROKER_HOME   where instances live     (default: <repo>/.broker)
+#   PATCHFLEET_BROKER_TLS_PORT  also listen with TLS on this port, using
+#   PATCHFLEET_BROKER_TLS_DIR   ca.pem, server.pem and server.key from this directory
 #
 # The Erlang distribution port is the AMQP port + 20000. Runs as root (the
 # Debian package's wrapper would switch users and miss the Erlang cookie).
@@ -73,6 +75,17 @@ disk_free_limit.absolute = 50MB
 log.file.level = warning
 log.console = false
 CONF
+    if [ -n "${PATCHFLEET_BROKER_TLS_PORT:-}" ]; then
+        local tls=${PATCHFLEET_BROKER_TLS_DIR:?PATCHFLEET_BROKER_TLS_DIR must name a directory with ca.pem, server.pem, server.key}
+        cat >> "$RABBITMQ_CONFIG_FILE" <<CONF
+listeners.ssl.1 = 127.0.0.1:$PATCHFLEET_BROKER_TLS_PORT
+ssl_options.cacertfile = $tls/ca.pem
+ssl_options.certfile = $tls/server.pem
+ssl_options.keyfile = $tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+CONF
+    fi
     [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
     [ -f "$RABBITMQ_ADVANCED_CONFIG_FILE" ] || echo "[]." > "$RABBITMQ_ADVANCED_CONFIG_FILE"
     # -detached loses the pid; run in the background ourselves and record it.

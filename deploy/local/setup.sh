@@ -10,6 +10,7 @@ dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 dpkg -s rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 dpkg -s amqp-tools >/dev/null 2>&1 || need+=(amqp-tools)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
