@@ -125,6 +125,29 @@ struct BrokerTests {
         await conn.close()
     }
 
+    @Test func singleActiveConsumerHandsOverWhenTheActiveOneLeaves() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("sac")
+        try await conn.declare(QueueSpec(queue, type: .quorum, singleActiveConsumer: true))
+        let first = try await conn.consume(queue: queue, prefetch: 10)
+        let second = try await conn.consume(queue: queue, prefetch: 10)
+        let byFirst = Collector<String>(), bySecond = Collector<String>()
+        let r1 = Task { for try await d in first { await byFirst.append(String(decoding: d.body, as: UTF8.self)); d.ack() } }
+        let r2 = Task { for try await d in second { await bySecond.append(String(decoding: d.body, as: UTF8.self)); d.ack() } }
+        for i in 0..<5 { try await conn.publish(AMQPMessage("a\(i)"), exchange: "", routingKey: queue) }
+        #expect(await eventually(within: 5) { await byFirst.count == 5 })
+        #expect(await bySecond.count == 0)  // only the active consumer receives
+        await first.cancel()
+        _ = try await r1.value
+        for i in 0..<5 { try await conn.publish(AMQPMessage("b\(i)"), exchange: "", routingKey: queue) }
+        #expect(await eventually(within: 5) { await bySecond.count == 5 })
+        #expect(await byFirst.count == 5)
+        await second.cancel()
+        _ = try await r2.value
+        try await conn.deleteQueue(queue)
+        await conn.close()
+    }
+
     @Test func prefetchLimitsUnackedDeliveries() async throws {
         let conn = try await TestBroker.connect()
         let queue = TestBroker.uniqueName("prefetch")
