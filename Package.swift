@@ -44,6 +44,12 @@ let package = Package(
             name: "PatchFleetSimulator",
             dependencies: ["PatchFleetCore", .product(name: "Yams", package: "Yams")]
         ),
+        // The simulated datacenter as a service: served over AMQP request/reply
+        // by `patchfleet lab`, reached by workers through `LabClient`.
+        .target(
+            name: "PatchFleetLab",
+            dependencies: ["AMQP", "PatchFleetCore", "PatchFleetSimulator", .product(name: "Logging", package: "swift-log")]
+        ),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
         .target(name: "CRawAMQPBench", dependencies: ["CRabbitMQ", "CAMQPShim"]),
         .executableTarget(
@@ -56,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetCLI",
             dependencies: [
-                "AMQP", "PatchFleetCore", "PatchFleetSimulator",
+                "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +70,7 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
         .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
+        .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -80,6 +80,12 @@ public struct LabSnapshot: Codable, Sendable {
     public var now: Instant
     public var inventory: Inventory
     public var history: [HistoryRecord]
+
+    public init(now: Instant, inventory: Inventory, history: [HistoryRecord]) {
+        self.now = now
+        self.inventory = inventory
+        self.history = history
+    }
 }
 
 extension SimulatedDatacenter: VirtualizationBackend {

@@ -1,0 +1,184 @@
+import AMQP
+import Foundation
+import PatchFleetCore
+import PatchFleetSimulator
+import Synchronization
+
+/// The simulated datacenter as a worker sees it: both backend protocols,
+/// each call a request to the lab process with a per-call timeout. Broker
+/// trouble and an absent lab surface as `BackendError` (.unreachable,
+/// .timeout) naming the operation, like an unreachable VMM server would.
+public final class LabClient: VirtualizationBackend, UpdateBackend {
+    private let connection: AMQPConnection
+    private let requestQueue: String
+    private let replyQueue: String
+    private let timeout: Duration
+    private let waiting = PendingReplies()
+    private let replies: Task<Void, Never>
+
+    /// Declares this client's private reply queue and starts reading it.
+    public static func connect(connection: AMQPConnection, requestQueue: String = "patchfleet.lab",
+                               timeout: Duration = .seconds(30)) async throws -> LabClient {
+        let replyQueue = "\(requestQueue).reply.\(UUID().uuidString.prefix(12))"
+        try await connection.declare(QueueSpec(replyQueue, durable: false, exclusive: true, autoDelete: true))
+        let consumer = try await connection.consume(queue: replyQueue, prefetch: 1_000)
+        return LabClient(connection: connection, requestQueue: requestQueue, replyQueue: replyQueue, timeout: timeout,
+                         consumer: consumer)
+    }
+
+    private init(connection: AMQPConnection, requestQueue: String, replyQueue: String, timeout: Duration,
+                 consumer: AMQPConsumer) {
+        self.connection = connection
+        self.requestQueue = requestQueue
+        self.replyQueue = replyQueue
+        self.timeout = timeout
+        let waiting = self.waiting
+        replies = Task {
+            do {
+                for try await delivery in consumer {
+                    delivery.ack()
+                    guard let id = delivery.properties.correlationId,
+                          let continuation = waiting.take(id) else { continue }  // late: already timed out
+                    let response = (try? JSONDecoder().decode(LabResponse.self, from: delivery.body))
+                        ?? LabResponse(error: BackendError(.internalError, "the lab sent an unreadable answer"))
+                    continuation.resume(returning: response)
+                }
+            } catch {}
+        }
+    }
+
+    deinit { replies.cancel() }
+
+    /// Sends one request and waits for its answer or the timeout.
+    func call(_ request: LabRequest) async throws(BackendError) -> LabResponse {
+        let id = UUID().uuidString
+        let body: Data
+        do { body = try JSONEncoder().encode(request) } catch {
+            throw BackendError(.internalError, "cannot encode lab request: \(error)")
+        }
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let message = AMQPMessage(body: body, properties: AMQPProperties(
+            contentType: "application/json", correlationId: id, replyTo: replyQueue,
+            // A request nobody serves in time expires instead of acting late.
+            expiration: String(milliseconds), type: LabRequest.schema))
+        let op = request.op.rawValue
+        let response = await withCheckedContinuation { (continuation: CheckedContinuation<LabResponse, Never>) in
+            waiting.add(id, continuation)
+            let waiting = self.waiting, connection = self.connection, queue = requestQueue, timeout = self.timeout
+            Task {
+                do {
+                    try await connection.publish(message, exchange: "", routingKey: queue, mandatory: true)
+                } catch {
+                    let why = if case AMQPError.unroutable = error { "the lab is not running (no queue '\(queue)')" } else { "\(error)" }
+                    waiting.take(id)?
+                        .resume(returning: LabResponse(error: BackendError(.unreachable, "cannot reach the lab for '\(op)': \(why)")))
+                    return
+                }
+                try? await Task.sleep(for: timeout)
+                waiting.take(id)?
+                    .resume(returning: LabResponse(error: BackendError(.timeout, "the lab did not answer '\(op)' within \(timeout)")))
+            }
+        }
+        if let error = response.error { throw error }
+        return response
+    }
+
+    private func perform(_ request: LabRequest) async throws(BackendError) {
+        _ = try await call(request)
+    }
+
+    // MARK: VirtualizationBackend
+
+    public func listClusters() async throws(BackendError) -> [Cluster] {
+        try await call(LabRequest(.listClusters)).value(\.clusters, for: .listClusters)
+    }
+
+    public func listHosts(cluster: String?) async throws(BackendError) -> [PatchFleetCore.Host] {
+        try await call(LabRequest(.listHosts, cluster: cluster)).value(\.hosts, for: .listHosts)
+    }
+
+    public func listVMs(host: String?) async throws(BackendError) -> [VM] {
+        try await call(LabRequest(.listVMs, host: host)).value(\.vms, for: .listVMs)
+    }
+
+    public func host(named name: String) async throws(BackendError) -> PatchFleetCore.Host {
+        try await call(LabRequest(.host, host: name)).value(\.host, for: .host)
+    }
+
+    public func hostHealth(_ host: String) async throws(BackendError) -> HostHealth {
+        try await call(LabRequest(.hostHealth, host: host)).value(\.health, for: .hostHealth)
+    }
+
+    public func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError) {
+        try await perform(LabRequest(.enterMaintenance, host: host, migrateRunningVMs: migrateRunningVMs))
+    }
+
+    public func exitMaintenance(host: String) async throws(BackendError) {
+        try await perform(LabRequest(.exitMaintenance, host: host))
+    }
+
+    public func liveMigrate(vm: String, to host: String) async throws(BackendError) {
+        try await perform(LabRequest(.liveMigrate, vm: vm, to: host))
+    }
+
+    public func quickMigrate(vm: String, to host: String) async throws(BackendError) {
+        try await perform(LabRequest(.quickMigrate, vm: vm, to: host))
+    }
+
+    public func moveVM(vm: String, to host: String) async throws(BackendError) {
+        try await perform(LabRequest(.moveVM, vm: vm, to: host))
+    }
+
+    public func saveState(vm: String) async throws(BackendError) { try await perform(LabRequest(.saveState, vm: vm)) }
+    public func shutDown(vm: String) async throws(BackendError) { try await perform(LabRequest(.shutDown, vm: vm)) }
+    public func start(vm: String) async throws(BackendError) { try await perform(LabRequest(.start, vm: vm)) }
+
+    // MARK: UpdateBackend
+
+    public func collectionMembers(_ collection: String) async throws(BackendError) -> [String] {
+        try await call(LabRequest(.collectionMembers, collection: collection)).value(\.members, for: .collectionMembers)
+    }
+
+    public func ensureCollection(_ collection: String) async throws(BackendError) {
+        try await perform(LabRequest(.ensureCollection, collection: collection))
+    }
+
+    public func addHost(_ host: String, toCollection collection: String) async throws(BackendError) {
+        try await perform(LabRequest(.addHostToCollection, host: host, collection: collection))
+    }
+
+    public func refreshPolicy(host: String) async throws(BackendError) { try await perform(LabRequest(.refreshPolicy, host: host)) }
+
+    public func triggerInstall(host: String, updateIds: [String]) async throws(BackendError) {
+        try await perform(LabRequest(.triggerInstall, host: host, updateIds: updateIds))
+    }
+
+    public func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport {
+        try await call(LabRequest(.compliance, host: host, updateIds: updateIds)).value(\.compliance, for: .compliance)
+    }
+
+    public func pendingReboot(host: String) async throws(BackendError) -> Bool {
+        try await call(LabRequest(.pendingReboot, host: host)).value(\.pendingReboot, for: .pendingReboot)
+    }
+
+    public func reboot(host: String) async throws(BackendError) { try await perform(LabRequest(.reboot, host: host)) }
+
+    /// The lab's whole state and history, for invariant checks and summaries.
+    public func snapshot() async throws(BackendError) -> LabSnapshot {
+        try await call(LabRequest(.snapshot)).value(\.snapshot, for: .snapshot)
+    }
+}
+
+/// Callers waiting for a reply, by correlation id. Whoever takes an entry
+/// first (the reply, the timeout, or a failed publish) resumes it: once.
+final class PendingReplies: Sendable {
+    private let table = Mutex<[String: CheckedContinuation<LabResponse, Never>]>([:])
+
+    func add(_ id: String, _ continuation: CheckedContinuation<LabResponse, Never>) {
+        table.withLock { $0[id] = continuation }
+    }
+
+    func take(_ id: String) -> CheckedContinuation<LabResponse, Never>? {
+        table.withLock { $0.removeValue(forKey: id) }
+    }
+}

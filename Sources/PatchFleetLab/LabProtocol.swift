@@ -1,0 +1,76 @@
+import Foundation
+import PatchFleetCore
+import PatchFleetSimulator
+
+/// The lab's request/reply messages. Workers reach the simulated datacenter
+/// the way real workers reach a VMM or ConfigMgr server: a remote call per
+/// backend operation, with a timeout. Here the call travels over AMQP:
+/// a request on the lab's queue, with `reply_to` and `correlation_id`, and
+/// one reply on the caller's own queue.
+public enum LabOperation: String, Codable, Sendable, CaseIterable {
+    // Virtualization manager
+    case listClusters, listHosts, listVMs, host, hostHealth
+    case enterMaintenance, exitMaintenance, liveMigrate, quickMigrate, moveVM, saveState, shutDown, start
+    // Update manager
+    case collectionMembers, ensureCollection, addHostToCollection, refreshPolicy, triggerInstall
+    case compliance, pendingReboot, reboot
+    // For tests, the demo summary and the fault-injection run
+    case snapshot
+}
+
+public struct LabRequest: Codable, Sendable, Equatable {
+    public static let schema = "patchfleet.lab.request"
+    public var op: LabOperation
+    public var host: String?
+    public var cluster: String?
+    public var vm: String?
+    public var to: String?
+    public var collection: String?
+    public var updateIds: [String]?
+    public var migrateRunningVMs: Bool?
+
+    public init(_ op: LabOperation, host: String? = nil, cluster: String? = nil, vm: String? = nil, to: String? = nil,
+                collection: String? = nil, updateIds: [String]? = nil, migrateRunningVMs: Bool? = nil) {
+        self.op = op
+        self.host = host
+        self.cluster = cluster
+        self.vm = vm
+        self.to = to
+        self.collection = collection
+        self.updateIds = updateIds
+        self.migrateRunningVMs = migrateRunningVMs
+    }
+
+    /// The value of a field the operation needs, or an error naming it.
+    func required<T>(_ value: T?, _ field: String) throws(BackendError) -> T {
+        guard let value else { throw BackendError(.internalError, "lab request '\(op.rawValue)' lacks the field '\(field)'") }
+        return value
+    }
+}
+
+/// One reply: `error` set on failure (the backend's own message), otherwise
+/// the field that the operation returns.
+public struct LabResponse: Codable, Sendable {
+    public static let schema = "patchfleet.lab.response"
+    public var error: BackendError?
+    public var clusters: [Cluster]?
+    public var hosts: [PatchFleetCore.Host]?
+    public var vms: [VM]?
+    public var host: PatchFleetCore.Host?
+    public var health: HostHealth?
+    public var members: [String]?
+    public var compliance: ComplianceReport?
+    public var pendingReboot: Bool?
+    public var snapshot: LabSnapshot?
+
+    public init(error: BackendError? = nil) { self.error = error }
+
+    /// The value the caller expects, or an error if the lab sent none.
+    func value<T>(_ keyPath: KeyPath<LabResponse, T?>, for op: LabOperation) throws(BackendError) -> T {
+        if let error { throw error }
+        guard let value = self[keyPath: keyPath] else {
+            throw BackendError(.internalError, "the lab's answer to '\(op.rawValue)' carries no result")
+        }
+        return value
+    }
+}
