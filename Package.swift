@@ -50,6 +50,8 @@ let package = Package(
             name: "PatchFleetLab",
             dependencies: ["AMQP", "PatchFleetCore", "PatchFleetSimulator", .product(name: "Logging", package: "swift-log")]
         ),
+        // What a worker does with a task: observe-then-act against the backends.
+        .target(name: "PatchFleetWorker", dependencies: ["PatchFleetCore"]),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
         .target(name: "CRawAMQPBench", dependencies: ["CRabbitMQ", "CAMQPShim"]),
         .executableTarget(
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
         .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
+        .testTarget(name: "PatchFleetWorkerTests", dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,133 @@
+import PatchFleetCore
+
+/// Carries out one saga command against the backends, the way every worker
+/// does it: observe first, then act, so a redelivered task whose goal
+/// already holds succeeds without acting twice. Returns the answer for the
+/// saga; a backend failure becomes a failure answer carrying the backend's
+/// own message, never a thrown error (a task always gets an answer).
+///
+/// The simulator's in-process driver has a model-level twin of this
+/// (`DatacenterModel.perform`); `CommandExecutorTests` runs both on the
+/// same datacenters and checks that they answer alike.
+public struct CommandExecutor: Sendable {
+    public let virtualization: any VirtualizationBackend
+    public let updates: any UpdateBackend
+    public let timing: ExecutorTiming
+
+    public init(virtualization: any VirtualizationBackend, updates: any UpdateBackend, timing: ExecutorTiming = .wallClock()) {
+        self.virtualization = virtualization
+        self.updates = updates
+        self.timing = timing
+    }
+
+    public func execute(_ command: SagaCommand) async -> EventBody {
+        do throws(BackendError) {
+            switch command.body {
+            case .observeCluster(let ref): return .clusterObserved(try await observeCluster(of: ref.host))
+            case .enterMaintenance(let ref):
+                // Observe, then act: a host already in maintenance is the goal reached.
+                if try await virtualization.host(named: ref.host).status != .maintenance {
+                    try await virtualization.enterMaintenance(host: ref.host, migrateRunningVMs: false)
+                }
+                return .maintenanceEntered
+            case .exitMaintenance(let ref):
+                if try await virtualization.host(named: ref.host).status != .up {
+                    try await virtualization.exitMaintenance(host: ref.host)
+                }
+                return .maintenanceExited
+            case .checkHealth(let ref):
+                let health = try await virtualization.hostHealth(ref.host)
+                return .healthReported(HealthReport(healthy: health.responding && health.healthy, detail: health.detail))
+            case .rebootHost(let ref): return try await reboot(ref.host)
+            case .waitForHost(let request): return try await waitForHost(request)
+            case .pollCompliance(let request):
+                return .complianceReported(try await updates.compliance(host: request.host, updateIds: request.updateIds))
+            case .deployUpdates(let request): return try await deploy(request)
+            case .vmAction(let request): return await vmAction(request)
+            case .failbackVM(let request): return await failback(request)
+            case .wakeAt:
+                throw BackendError(.internalError, "wakeAt is the coordinator's own timer, not a worker task")
+            }
+        } catch {
+            return .commandFailed(CommandFailure(step: command.body.kind, error: error))
+        }
+    }
+
+    // MARK: Hosts
+
+    func observeCluster(of host: String) async throws(BackendError) -> ClusterSnapshot {
+        let target = try await virtualization.host(named: host)
+        var hosts = [target]
+        if let cluster = target.cluster { hosts = try await virtualization.listHosts(cluster: cluster) }
+        let names = Set(hosts.map(\.name))
+        let vms = try await virtualization.listVMs(host: nil).filter { names.contains($0.host) }
+        return ClusterSnapshot(hosts: hosts, vms: vms)
+    }
+
+    /// Never reboots a host that still runs VMs, whatever the saga asked.
+    func reboot(_ host: String) async throws(BackendError) -> EventBody {
+        if try await virtualization.host(named: host).status == .rebooting { return .rebootIssued }
+        let running = try await virtualization.listVMs(host: host).filter(\.power.consumesMemory).map(\.name)
+        guard running.isEmpty else {
+            throw BackendError(.invalidState, "refusing to reboot '\(host)': VMs still running on it: \(running.sorted().joined(separator: ", "))")
+        }
+        try await updates.reboot(host: host)
+        return .rebootIssued
+    }
+
+    /// Polls until the host is back, or fails once the timeout (backend time) has passed.
+    func waitForHost(_ request: WaitForHostRequest) async throws(BackendError) -> EventBody {
+        let deadline = timing.now() + request.timeoutSeconds
+        while true {
+            let host = try await virtualization.host(named: request.host)
+            if host.status != .rebooting && host.status != .down, try await virtualization.hostHealth(request.host).responding {
+                return .hostAnswered
+            }
+            guard timing.now() < deadline else {
+                throw BackendError(.timeout, "Host '\(request.host)' did not respond within \(Int(request.timeoutSeconds)) seconds after restart")
+            }
+            await timing.sleep(min(timing.pollSeconds, max(0, deadline - timing.now())))
+        }
+    }
+
+    func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {
+        try await updates.ensureCollection(request.collection)
+        if !(try await updates.collectionMembers(request.collection)).contains(request.host) {
+            try await updates.addHost(request.host, toCollection: request.collection)
+        }
+        try await updates.refreshPolicy(host: request.host)
+        try await updates.triggerInstall(host: request.host, updateIds: request.updateIds)
+        return .updatesDeployed
+    }
+}
+
+/// The worker's sense of the backend's time, for polls and timeouts. Real
+/// backends run in wall-clock time; a worker of the lab runs at the lab's
+/// time scale (so a 30-minute reboot timeout means 30 simulated minutes);
+/// tests drive a virtual clock.
+public struct ExecutorTiming: Sendable {
+    /// Backend time, in seconds from any fixed origin.
+    public var now: @Sendable () -> Double
+    /// Waits this many seconds of backend time.
+    public var sleep: @Sendable (Double) async -> Void
+    /// Backend seconds between two polls of a host that is coming back.
+    public var pollSeconds: Double
+
+    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async -> Void, pollSeconds: Double) {
+        self.now = now
+        self.sleep = sleep
+        self.pollSeconds = pollSeconds
+    }
+
+    /// Wall-clock time sped up by `timeScale` (1 for real backends).
+    public static func wallClock(timeScale: Double = 1, pollSeconds: Double = 15) -> ExecutorTiming {
+        let origin = ContinuousClock.now
+        return ExecutorTiming(
+            now: {
+                let elapsed = ContinuousClock.now - origin
+                return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * timeScale
+            },
+            sleep: { seconds in try? await Task.sleep(for: .milliseconds(Int64(max(0, seconds / timeScale) * 1000))) },
+            pollSeconds: pollSeconds)
+    }
+}
