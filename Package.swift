@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "AMQP", targets: ["AMQP"]),
         .library(name: "PatchFleetCore", targets: ["PatchFleetCore"]),
         .library(name: "PatchFleetSimulator", targets: ["PatchFleetSimulator"]),
+        .library(name: "PatchFleetStore", targets: ["PatchFleetStore"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c), from Debian's librabbitmq-dev.
@@ -50,6 +52,14 @@ let package = Package(
             name: "PatchFleetLab",
             dependencies: ["AMQP", "PatchFleetCore", "PatchFleetSimulator", .product(name: "Logging", package: "swift-log")]
         ),
+        // The coordinator's durable saga store: sagas + inbox + outbox in one
+        // transaction (SQLite via GRDB, WAL), behind a protocol.
+        .target(
+            name: "PatchFleetStore",
+            dependencies: ["PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Applies transitions in a loop so a test can SIGKILL it mid-write.
+        .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
         // What a worker does with a task: observe-then-act against the backends.
         .target(name: "PatchFleetWorker", dependencies: ["PatchFleetCore"]),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
@@ -57,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetBench",
             dependencies: [
-                "AMQP", "CRawAMQPBench",
+                "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +82,10 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
         .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
+        .testTarget(
+            name: "PatchFleetStoreTests",
+            dependencies: ["PatchFleetStore", "PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "PatchFleetWorkerTests", dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],

@@ -9,6 +9,7 @@ struct PatchFleetBench: AsyncParsableCommand {
             Run in release mode against the private broker:
               deploy/local/broker.sh start
               swift run -c release patchfleet-bench amqp
+              swift run -c release patchfleet-bench makespan
             """,
-        subcommands: [AMQPBenchmark.self])
+        subcommands: [AMQPBenchmark.self, MakespanBenchmark.self])
 }

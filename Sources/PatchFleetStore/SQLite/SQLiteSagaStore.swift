@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import PatchFleetCore
+
+/// The embedded saga store: one SQLite file in WAL mode, through GRDB.
+///
+/// - `DatabasePool`: one writer connection, several readers. WAL lets
+///   queries (status, the dispatcher's outbox scan) run while a transition
+///   commits, and lets several store instances, even in several processes,
+///   share one file: writes queue on SQLite's lock for up to `busyTimeout`.
+/// - Every write is one IMMEDIATE transaction (GRDB's default for writes), so
+///   the "read version, then write" of `apply` cannot interleave with another
+///   writer, and a busy lock is waited for at BEGIN, not failed mid-way.
+/// - `synchronous = FULL`: a commit is on disk when `apply` returns, even
+///   if the machine (not just the process) dies. The default for WAL
+///   (NORMAL) may lose the last commits on power loss, and a lost commit
+///   would be a task published (from the outbox) for a state that vanished.
+public final class SQLiteSagaStore: SagaStore {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the store at `path` and migrates its schema.
+    /// - Parameter busyTimeout: how long a write waits for another writer
+    ///   (another store instance or process on the same file), and how long
+    ///   opening keeps retrying while another opener holds the file.
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(SagaStoreError) {
+        self.path = path
+        let seconds = Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18
+        var config = Configuration()
+        config.busyMode = .timeout(seconds)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try Self.openAndMigrate(path: path, config: config, attempts: max(1, Int(seconds / 0.02)))
+    }
+
+    /// Two openers of a NEW file race: switching it to WAL takes a lock that
+    /// the busy handler does not wait for, and the migrator checks which
+    /// migrations ran outside the transaction that runs them, so the loser
+    /// sees "locked" or "table already exists". Retrying after a short pause
+    /// finds the file in WAL and migrated. Counted attempts, not a clock.
+    private static func openAndMigrate(path: String, config: Configuration, attempts: Int) throws(SagaStoreError) -> DatabasePool {
+        var attempt = 1
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: config)
+                let migrator = SQLiteSchema.migrator
+                if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                    throw SagaStoreError.schemaTooNew(path: path, detail: "it has migrations this build does not know")
+                }
+                try migrator.migrate(pool)
+                return pool
+            } catch let error as SagaStoreError {
+                throw error
+            } catch let error as DatabaseError where attempt < attempts && isOpeningRace(error, attempt: attempt) {
+                attempt += 1
+                usleep(20_000)
+            } catch {
+                throw .database(detail: "opening '\(path)': \(error)")
+            }
+        }
+    }
+
+    private static func isOpeningRace(_ error: DatabaseError, attempt: Int) -> Bool {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: true
+        // A concurrent migrator created the tables first: one retry sees them.
+        case .SQLITE_ERROR: attempt == 1 && error.message?.contains("already exists") == true
+        default: false
+        }
+    }
+
+    /// Runs `body` in one write transaction, mapping every failure to `SagaStoreError`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(SagaStoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(SagaStoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    static func mapped(_ error: any Error) -> SagaStoreError {
+        if let error = error as? SagaStoreError { return error }
+        if error is CancellationError { return .cancelled }
+        return .database(detail: "\(error)")
+    }
+
+    /// SQLite's own check of the file: `["ok"]` when it is sound.
+    public func integrityCheck() async throws(SagaStoreError) -> [String] {
+        try await read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+    }
+}
