@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PatchFleetCore", targets: ["PatchFleetCore"]),
         .library(name: "PatchFleetSimulator", targets: ["PatchFleetSimulator"]),
         .library(name: "PatchFleetStore", targets: ["PatchFleetStore"]),
+        .library(name: "PatchFleetWire", targets: ["PatchFleetWire"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
@@ -52,6 +53,9 @@ let package = Package(
             name: "PatchFleetLab",
             dependencies: ["AMQP", "PatchFleetCore", "PatchFleetSimulator", .product(name: "Logging", package: "swift-log")]
         ),
+        // PatchFleet's messages on the wire: envelope, schemas, decoder that
+        // names what is wrong, and the fleet's RabbitMQ topology.
+        .target(name: "PatchFleetWire", dependencies: ["AMQP", "PatchFleetCore"]),
         // The coordinator's durable saga store: sagas + inbox + outbox in one
         // transaction (SQLite via GRDB, WAL), behind a protocol.
         .target(
@@ -86,6 +90,7 @@ let package = Package(
             name: "PatchFleetStoreTests",
             dependencies: ["PatchFleetStore", "PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetWorkerTests", dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],

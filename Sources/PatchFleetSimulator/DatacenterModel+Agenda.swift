@@ -25,7 +25,8 @@ extension DatacenterModel {
             } else {
                 installed[host, default: []].formUnion(updateIds)
                 record(.datacenter, .installFinished(host: host, installed: updateIds, failed: []))
-                if rng.chance(durations.pendingRebootProbability) && !pendingReboot.contains(host) {
+                var rebootDraw = draw("pendingReboot:\(host)")
+                if rebootDraw.chance(durations.pendingRebootProbability) && !pendingReboot.contains(host) {
                     pendingReboot.insert(host)
                     record(.datacenter, .pendingReboot(host: host, pending: true))
                 }

@@ -74,7 +74,8 @@ extension DatacenterModel {
         }
         let returnTo = info.status
         setStatus(host, .rebooting, by: .patchfleet)
-        let duration = scaled(rng.double(durations.rebootMinSeconds...durations.rebootMaxSeconds))
+        var rebootDraw = draw("reboot:\(host)")
+        let duration = scaled(rebootDraw.double(durations.rebootMinSeconds...durations.rebootMaxSeconds))
         let ends = now.adding(seconds: duration)
         if takeFault(.hostDoesNotReturn, where: { $0.host == host }) {
             neverReturns.insert(host)

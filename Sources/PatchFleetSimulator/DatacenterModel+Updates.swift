@@ -55,7 +55,8 @@ extension DatacenterModel {
                                     message: fault.message ?? "Fatal error during installation")
         }
         let missing = updateIds.filter { !installed[host, default: []].contains($0) }
-        let seconds = missing.isEmpty ? scaled(60) : scaled(rng.double(durations.installMinSeconds...durations.installMaxSeconds))
+        var installDraw = draw("install:\(host)")
+        let seconds = missing.isEmpty ? scaled(60) : scaled(installDraw.double(durations.installMinSeconds...durations.installMaxSeconds))
         schedule(at: now.adding(seconds: seconds), .finishInstall(host: host, updateIds: updateIds, failure: failure))
         return answer((), host: host)
     }

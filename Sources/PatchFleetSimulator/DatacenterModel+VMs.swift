@@ -21,7 +21,8 @@ extension DatacenterModel {
             return refuse(BackendError(.insufficientCapacity, "Host '\(target)' does not have enough memory for '\(name)' (needs \(vm.memoryMB) MB, \(freeMB(on: target)) MB free)"), host: target)
         }
         let rate = quick ? durations.quickMigrationMBPerSecond : durations.liveMigrationMBPerSecond
-        let duration = migrationSeconds(vm.memoryMB, rate: rate) * rng.double(0.8...1.2)
+        var migrationDraw = draw("migrate:\(name)")
+        let duration = migrationSeconds(vm.memoryMB, rate: rate) * migrationDraw.double(0.8...1.2)
         if takeFault(.migrationFails, where: { $0.vm == name }) {
             let message = quick
                 ? "Quick migration of '\(name)' failed: the saved state could not be restored on '\(target)'"

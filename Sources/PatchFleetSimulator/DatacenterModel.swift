@@ -17,6 +17,9 @@ public struct DatacenterModel: Sendable {
     public internal(set) var now: Instant
     public let durations: SimulatedDurations
     var rng: SeededGenerator
+    /// Seed of the keyed draws (see `draw(_:)`).
+    let drawSeed: UInt64
+    var drawCounts: [String: Int] = [:]
     var faults: [ArmedFault]
     var agenda: [ScheduledChange] = []
     var nextAgendaSeq = 0
@@ -37,6 +40,7 @@ public struct DatacenterModel: Sendable {
         self.inventory = inventory
         self.durations = durations
         self.rng = SeededGenerator(seed: seed)
+        self.drawSeed = seed
         self.faults = faults.map(ArmedFault.init)
         self.now = start
         self.collections = Dictionary(inventory.collections.map { ($0.name, $0.members) }, uniquingKeysWith: { a, _ in a })
@@ -81,6 +85,19 @@ public struct DatacenterModel: Sendable {
     public var nextChangeAt: Instant? { agenda.map(\.at).min() }
 
     func scaled(_ seconds: Double) -> Double { seconds * durations.timeScale }
+
+    /// A generator for the next draw of `key` (e.g. "install:H1"): the n-th
+    /// install of a host takes the same time however the run was scheduled,
+    /// so two schedulers compared on one lab face the same durations.
+    mutating func draw(_ key: String) -> SeededGenerator {
+        let n = drawCounts[key, default: 0]
+        drawCounts[key] = n + 1
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a, stable across processes
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        var generator = SeededGenerator(seed: drawSeed ^ hash ^ (UInt64(n) &* 0x9E37_79B9_7F4A_7C15))
+        _ = generator.next()
+        return generator
+    }
 
     mutating func jittered(_ seconds: Double) -> Double {
         scaled(seconds * rng.double(0.8...1.2))

@@ -1,0 +1,30 @@
+import AMQP
+
+extension FleetTopology {
+    /// A copy of a message PatchFleet refuses (a `WireError`, or a step that
+    /// failed for good), addressed to the dead exchange with the reason in
+    /// words. `nack(requeue: false)` dead-letters too, but RabbitMQ's
+    /// `x-death` can only say "rejected"; this says why. Publish it, wait for
+    /// the confirm, then ack the original: at no point is the message nowhere.
+    public func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String) -> AMQPConnection.Publication {
+        var properties = delivery.properties
+        var headers = properties.headers ?? AMQPFieldTable()
+        headers[DeadLetterHeader.reason] = .string(reason)
+        headers[DeadLetterHeader.queue] = .string(queue)
+        headers[DeadLetterHeader.exchange] = .string(delivery.exchange)
+        headers[DeadLetterHeader.routingKey] = .string(delivery.routingKey)
+        properties.headers = headers
+        // Keep the original routing key: the dead exchange is a fanout, and
+        // the key tells a person where the message was going.
+        return AMQPConnection.Publication(AMQPMessage(body: delivery.body, properties: properties),
+                                          exchange: deadExchange, routingKey: delivery.routingKey, mandatory: true)
+    }
+}
+
+/// Headers added by `FleetTopology.deadLetter`.
+public enum DeadLetterHeader {
+    public static let reason = "x-pf-dead-reason"
+    public static let queue = "x-pf-dead-queue"
+    public static let exchange = "x-pf-dead-exchange"
+    public static let routingKey = "x-pf-dead-routing-key"
+}
