@@ -150,10 +150,11 @@ public final class AMQPConnection: Sendable {
         continuation.onTermination = { reason in
             if case .cancelled = reason { loop.enqueue(.cancelConsumer(id: id, nil)) }
         }
+        let ledger = DeliveryLedger()
         let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, exclusive: exclusive,
-                                      arguments: arguments, tag: tag, continuation: continuation)
+                                      arguments: arguments, tag: tag, continuation: continuation, ledger: ledger)
         let _: Void = try await call { .consume(request, $0) }
-        return AMQPConsumer(stream: stream, id: id, tag: tag, loop: loop)
+        return AMQPConsumer(stream: stream, id: id, tag: tag, loop: loop, ledger: ledger)
     }
 
     // MARK: Life cycle

@@ -8,24 +8,42 @@ import Foundation
 ///     }
 public struct AMQPConsumer: AsyncSequence, Sendable {
     public typealias Element = AMQPDelivery
-    public typealias AsyncIterator = AsyncThrowingStream<AMQPDelivery, Error>.Iterator
 
     private let stream: AsyncThrowingStream<AMQPDelivery, Error>
     let id: Int
     public let tag: String
     let loop: ConnectionLoop
+    let ledger: DeliveryLedger
 
-    init(stream: AsyncThrowingStream<AMQPDelivery, Error>, id: Int, tag: String, loop: ConnectionLoop) {
+    init(stream: AsyncThrowingStream<AMQPDelivery, Error>, id: Int, tag: String, loop: ConnectionLoop, ledger: DeliveryLedger) {
         self.stream = stream
         self.id = id
         self.tag = tag
         self.loop = loop
+        self.ledger = ledger
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { stream.makeAsyncIterator() }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator(), ledger: ledger)
+    }
+
+    /// Hands out deliveries, skipping the ones the connection took back
+    /// (unread at cancel, or from a channel lost to a reconnect).
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<AMQPDelivery, Error>.Iterator
+        let ledger: DeliveryLedger
+
+        public mutating func next() async throws -> AMQPDelivery? {
+            while let delivery = try await base.next() {
+                if ledger.claim(delivery) { return delivery }
+            }
+            return nil
+        }
+    }
 
     /// Stops new deliveries (basic.cancel) and ends the sequence. Deliveries
-    /// already handed out can still be settled; the channel closes after the last.
+    /// already read can still be settled (the channel closes after the last);
+    /// deliveries received but not yet read go back to the queue at once.
     public func cancel() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.enqueue(.cancelConsumer(id: id) { _ in continuation.resume() })

@@ -36,6 +36,7 @@ extension ConnectionLoop {
             return true
         }
         state.unsettledTags.subtract(tags)
+        for tag in tags { state.request.ledger.settled(tag) }
         for case let .settle(_, _, _, done) in run { done(.success(true)) }
         closeConsumerChannelIfIdle(state)
         return true
@@ -228,6 +229,7 @@ extension ConnectionLoop {
         channelGeneration += 1
         state.generation = channelGeneration
         state.unsettledTags.removeAll()
+        state.request.ledger.reset(generation: channelGeneration)
         try openChannel(state.channel)
         let arena = CArena()
         let r = state.request
@@ -257,6 +259,13 @@ extension ConnectionLoop {
             if error.isTransient { connectionLost(error); return }
         }
         state.request.continuation.finish()
+        // Deliveries still unread in the sequence's buffer go back to the
+        // queue now, instead of waiting for this connection to close.
+        for tag in state.request.ledger.revokeUnread(state.unsettledTags).sorted() {
+            let status = amqp_basic_reject(connection, state.channel, tag, 1)
+            guard status == AMQP_STATUS_OK.rawValue else { connectionLost(statusError(status)); return }
+            state.unsettledTags.remove(tag)
+        }
         closeConsumerChannelIfIdle(state)
     }
 
@@ -287,6 +296,7 @@ extension ConnectionLoop {
             return false
         }
         state.unsettledTags.remove(tag)
+        state.request.ledger.settled(tag)
         closeConsumerChannelIfIdle(state)
         return true
     }

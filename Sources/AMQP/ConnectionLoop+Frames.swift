@@ -101,8 +101,8 @@ extension ConnectionLoop {
 
     private func deliver(channel: UInt16, tag: UInt64, redelivered: Bool, exchange: String, routingKey: String,
                          consumerTag: String, properties: AMQPProperties, body: Data) {
-        guard let id = consumerIDByChannel[channel], let state = consumers[id] else {
-            // No consumer (it was just cancelled): give the message back.
+        guard let id = consumerIDByChannel[channel], let state = consumers[id], !state.cancelled else {
+            // No consumer, or one being cancelled: give the message back.
             if let conn = connection { _ = amqp_basic_reject(conn, channel, tag, 1) }
             return
         }

@@ -43,6 +43,7 @@ struct ConsumerRequest: Sendable {
     var arguments: AMQPFieldTable
     var tag: String
     var continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation
+    var ledger: DeliveryLedger
 }
 
 /// Identifies the channel incarnation a delivery came from: after the channel

@@ -202,6 +202,30 @@ struct BrokerTests {
         await check.close()
     }
 
+    @Test func cancellingRequeuesUnreadDeliveriesAndKeepsReadOnesSettleable() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("cancel")
+        try await conn.declare(QueueSpec(queue, durable: false))
+        for i in 0..<10 { try await conn.publish(AMQPMessage("m\(i)"), exchange: "", routingKey: queue) }
+        let consumer = try await conn.consume(queue: queue, prefetch: 10)
+        var it = consumer.makeAsyncIterator()
+        let first = try #require(try await it.next())
+        let second = try #require(try await it.next())
+        try await Task.sleep(for: .milliseconds(200))  // let the other eight arrive in the buffer
+        await consumer.cancel()
+        #expect(try await it.next() == nil)  // unread deliveries are not handed out after cancel
+        // The two read ones can still be settled; the eight unread ones are back in the queue now.
+        #expect(await first.ackAndWait())
+        second.reject(requeue: true)
+        let check = try await TestBroker.connect()
+        #expect(await eventually(within: 5) {
+            (try? await check.declare(QueueSpec(queue, durable: false)).messageCount) == 9
+        })
+        try await check.deleteQueue(queue)
+        await check.close()
+        await conn.close()
+    }
+
     @Test func propertiesAndTypedHeadersSurviveTheTrip() async throws {
         let conn = try await TestBroker.connect()
         let queue = TestBroker.uniqueName("props")
