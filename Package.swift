@@ -65,7 +65,10 @@ let package = Package(
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
         // What a worker does with a task: observe-then-act against the backends.
-        .target(name: "PatchFleetWorker", dependencies: ["PatchFleetCore"]),
+        .target(
+            name: "PatchFleetWorker",
+            dependencies: ["PatchFleetCore", "PatchFleetWire", "AMQP", .product(name: "Logging", package: "swift-log")]
+        ),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
         .target(name: "CRawAMQPBench", dependencies: ["CRabbitMQ", "CAMQPShim"]),
         .executableTarget(
@@ -78,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetCLI",
             dependencies: [
-                "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab",
+                "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -91,7 +94,10 @@ let package = Package(
             dependencies: ["PatchFleetStore", "PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore"]),
-        .testTarget(name: "PatchFleetWorkerTests", dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore"]),
+        .testTarget(
+            name: "PatchFleetWorkerTests",
+            dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP"]
+        ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]

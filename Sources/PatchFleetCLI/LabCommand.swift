@@ -65,7 +65,8 @@ struct LabCommand: AsyncParsableCommand {
 /// Waits for the first of some signals (their default action is disabled).
 final class SignalWaiter {
     private let sources: [any DispatchSourceSignal]
-    private let stream: AsyncStream<Int32>
+    /// The signals as they arrive (Sendable: child tasks may wait on it).
+    let stream: AsyncStream<Int32>
     private let continuation: AsyncStream<Int32>.Continuation
 
     init(signals: [Int32]) {

@@ -83,6 +83,9 @@ public struct CommandExecutor: Sendable {
             if host.status != .rebooting && host.status != .down, try await virtualization.hostHealth(request.host).responding {
                 return .hostAnswered
             }
+            guard !Task.isCancelled else {
+                throw BackendError(.timeout, "stopped waiting for host '\(request.host)': the worker is shutting down")
+            }
             guard timing.now() < deadline else {
                 throw BackendError(.timeout, "Host '\(request.host)' did not respond within \(Int(request.timeoutSeconds)) seconds after restart")
             }

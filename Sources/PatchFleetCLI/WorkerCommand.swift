@@ -1,0 +1,92 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Logging
+import PatchFleetCore
+import PatchFleetLab
+import PatchFleetWire
+import PatchFleetWorker
+
+/// `patchfleet worker`: a stateless worker process for one or more roles.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: take drain, deploy/poll and/or rebalance tasks and carry them out.",
+        discussion: """
+            On SIGTERM or SIGINT the worker stops taking tasks, gives unread ones back to their queues,
+            finishes the tasks in hand (publishing their results) and exits 0.
+            Example:
+              patchfleet worker --roles drain,deploy,rebalance --concurrency 8 --backend simulated --time-scale 120
+            """)
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case simulated
+    }
+
+    @Option(help: "Comma-separated roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var roles = Role.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Tasks carried out at once, per role.")
+    var concurrency = 4
+    @Option(help: "Backend: simulated (the lab). The real VMM/ConfigMgr backends are not wired to the CLI yet.")
+    var backend: Backend = .simulated
+    @Option(help: "Simulated seconds per wall-clock second; must match the lab's.")
+    var timeScale: Double = 60
+    @Option(help: "The lab's request queue.")
+    var labQueue = "patchfleet.lab"
+    @Option(help: "Name prefix of the fleet's exchanges and queues.")
+    var prefix = "patchfleet"
+    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
+    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+
+    func parsedRoles() throws -> [Role] {
+        try roles.split(separator: ",").map { name in
+            guard let role = Role(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown role '\(name)' in --roles; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return role
+        }
+    }
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be >= 1 (got \(concurrency))") }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
+        guard !(try parsedRoles()).isEmpty else { throw ValidationError("--roles names no role") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "patchfleet.worker")
+        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
+        let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+        let executor = CommandExecutor(virtualization: client, updates: client,
+                                       timing: .wallClock(timeScale: timeScale, pollSeconds: 30))
+        let worker = WorkerService(connection: connection, topology: FleetTopology(prefix: prefix), roles: try parsedRoles(),
+                                   concurrency: concurrency, executor: executor, logger: logger)
+        let stop = SignalWaiter(signals: [SIGINT, SIGTERM])
+        let signals = stop.stream
+        // true: the worker finished; false: a signal asked it to. After a
+        // signal, keep waiting for run() (never cancel it: tasks in hand must
+        // finish); when run() ends first, stop waiting for signals.
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await worker.run()
+                return true
+            }
+            group.addTask {
+                for await _ in signals {
+                    logger.notice("signal received: finishing the tasks in hand")
+                    await worker.shutdown()
+                    break
+                }
+                return false
+            }
+            while let workerFinished = try await group.next() {
+                if workerFinished {
+                    group.cancelAll()
+                    break
+                }
+            }
+        }
+        await connection.close()
+    }
+}

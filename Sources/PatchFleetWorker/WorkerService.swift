@@ -1,0 +1,136 @@
+import AMQP
+import Foundation
+import Logging
+import PatchFleetCore
+import PatchFleetWire
+import Synchronization
+
+/// A worker process's main loop: consumes the task queues of its roles,
+/// carries out each task with `CommandExecutor`, publishes the result and
+/// waits for the broker's confirm, and only then acks the task. A task that
+/// cannot be decoded, belongs to another role or is past its deadline is
+/// dead-lettered with the reason (published, confirmed, then acked): it is
+/// never dropped and never crashes the worker.
+public final class WorkerService: Sendable {
+    public let connection: AMQPConnection
+    public let topology: FleetTopology
+    public let roles: [Role]
+    /// Tasks carried out at once, per role (the consumer's prefetch).
+    public let concurrency: Int
+    public let executor: CommandExecutor
+    private let decoder = WireDecoder()
+    private let logger: Logger
+    private let consumers = Mutex<[AMQPConsumer]>([])
+    private let stopping = Atomic<Bool>(false)
+
+    public init(connection: AMQPConnection, topology: FleetTopology = FleetTopology(), roles: [Role], concurrency: Int,
+                executor: CommandExecutor, logger: Logger = Logger(label: "patchfleet.worker")) {
+        self.connection = connection
+        self.topology = topology
+        self.roles = roles
+        self.concurrency = max(1, concurrency)
+        self.executor = executor
+        self.logger = logger
+    }
+
+    /// Runs until `shutdown()`; returns once every task in hand is finished.
+    public func run() async throws {
+        try await connection.declare(topology.topology)
+        var started: [(Role, AMQPConsumer)] = []
+        for role in roles {
+            let consumer = try await connection.consume(queue: topology.taskQueue(role), prefetch: UInt16(min(concurrency, 65_535)),
+                                                        consumerTag: "worker-\(role.rawValue)-\(ProcessInfo.processInfo.processIdentifier)")
+            started.append((role, consumer))
+        }
+        consumers.withLock { $0 = started.map(\.1) }
+        if stopping.load(ordering: .acquiring) { await cancelConsumers() }
+        logger.notice("worker serving \(roles.map(\.rawValue).joined(separator: ", ")) with \(concurrency) task(s) at once per role")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (role, consumer) in started {
+                group.addTask {
+                    // The sequence ends when shutdown cancels the consumer; the
+                    // discarding group then waits for the tasks in hand.
+                    try await withThrowingDiscardingTaskGroup { tasks in
+                        for try await delivery in consumer {
+                            tasks.addTask { await self.handle(delivery, role: role) }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        logger.notice("worker stopped: every task in hand finished")
+    }
+
+    /// Stops taking work: unread tasks go back to their queues at once, tasks
+    /// in hand finish (their results are published), then `run()` returns.
+    public func shutdown() async {
+        stopping.store(true, ordering: .releasing)
+        await cancelConsumers()
+    }
+
+    private func cancelConsumers() async {
+        for consumer in consumers.withLock({ $0 }) { await consumer.cancel() }
+    }
+
+    func handle(_ delivery: AMQPDelivery, role: Role) async {
+        let queue = topology.taskQueue(role)
+        let task: TaskMessage, envelope: Envelope
+        do {
+            guard case .task(let t, let e) = try decoder.decode(delivery) else {
+                await deadLetter(delivery, queue: queue, reason: "expected a patchfleet.task message on \(queue)")
+                return
+            }
+            (task, envelope) = (t, e)
+        } catch {
+            await deadLetter(delivery, queue: queue, reason: error.description)
+            return
+        }
+        let kind = task.command.body.kind
+        guard task.command.body.kind.route == .worker(role) else {
+            await deadLetter(delivery, queue: queue, reason: "a \(kind.rawValue) task is not work for the \(role.rawValue) role")
+            return
+        }
+        let now = Instant(secondsSinceEpoch: Date().timeIntervalSince1970)
+        if let deadline = envelope.deadline, deadline < now {
+            await deadLetter(delivery, queue: queue, reason: "the task's deadline \(deadline) has passed; not acting on it")
+            return
+        }
+        var log = logger
+        log[metadataKey: "job"] = .string(task.command.jobId)
+        log[metadataKey: "host"] = .string(task.command.host)
+        log[metadataKey: "saga"] = .string(task.command.sagaId)
+        log[metadataKey: "step"] = .string(kind.rawValue)
+        let answer = await executor.execute(task.command)
+        if case .commandFailed(let failure) = answer { log.warning("\(kind.rawValue) failed: \(failure.error)") }
+        let result = ResultMessage(answering: task.command, taskMessageId: envelope.messageId,
+                                   at: Instant(secondsSinceEpoch: Date().timeIntervalSince1970), answer)
+        do {
+            let message = try WireEncoder.encode(result, causationId: envelope.messageId,
+                                                 traceparent: envelope.traceparent?.child() ?? .random())
+            let publication = topology.result(message)
+            try await connection.publish(publication.message, exchange: publication.exchange,
+                                         routingKey: publication.routingKey, mandatory: publication.mandatory)
+            delivery.ack()
+        } catch {
+            // No confirmed result: give the task back. Redelivered, it is
+            // carried out again harmlessly (observe-then-act).
+            log.error("could not publish the result of \(kind.rawValue): \(error); the task goes back to its queue")
+            delivery.nack(requeue: true)
+        }
+    }
+
+    /// Publishes a copy with the reason to the dead-letter exchange and acks
+    /// the original only once the broker confirmed the copy.
+    private func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String) async {
+        logger.warning("dead-lettering a message from \(queue): \(reason)")
+        let copy = topology.deadLetter(delivery, queue: queue, reason: reason)
+        do {
+            try await connection.publish(copy.message, exchange: copy.exchange, routingKey: copy.routingKey, mandatory: true)
+            delivery.ack()
+        } catch {
+            logger.error("could not dead-letter (\(error)); rejecting so the queue's own dead-lettering keeps it")
+            delivery.reject(requeue: false)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import AMQP
+import Foundation
+import PatchFleetCore
+import PatchFleetLab
+import PatchFleetSimulator
+import PatchFleetWire
+import Testing
+@testable import PatchFleetWorker
+
+/// A worker's main loop over the real broker, acting on the lab through
+/// LabClient exactly as a worker process does.
+@Suite("Worker service over AMQP", .timeLimit(.minutes(2)))
+struct WorkerServiceTests {
+    static var url: String {
+        ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    }
+
+    /// A fleet topology and lab of their own, a worker serving every role,
+    /// and a cleanup that deletes what was declared.
+    func withWorker(_ body: @Sendable (FleetTopology, AMQPConnection, SimulatedDatacenter) async throws -> Void) async throws {
+        let fleet = FleetTopology(prefix: "test-worker-\(UUID().uuidString.prefix(8).lowercased())")
+        let labQueue = "\(fleet.prefix).lab"
+        let admin = try await AMQPConnection.connect(url: Self.url)
+        let workerConnection = try await AMQPConnection.connect(url: Self.url)
+        try await admin.declare(fleet.topology)
+        let datacenter = SimulatedDatacenter(configuration: CommandExecutorTests.lab,
+                                             clock: ScaledWallClock(start: CommandExecutorTests.start, timeScale: 100_000))
+        let lab = LabServer(datacenter: datacenter, connection: admin, queue: labQueue)
+        try await admin.declare(LabServer.queueSpec(labQueue))
+        let serving = Task { try await lab.run() }
+        let client = try await LabClient.connect(connection: workerConnection, requestQueue: labQueue, timeout: .seconds(10))
+        let worker = WorkerService(connection: workerConnection, topology: fleet, roles: Role.allCases, concurrency: 4,
+                                   executor: CommandExecutor(virtualization: client, updates: client,
+                                                             timing: .wallClock(timeScale: 100_000, pollSeconds: 30)))
+        let running = Task { try await worker.run() }
+        var failure: (any Error)?
+        do { try await body(fleet, admin, datacenter) } catch { failure = error }
+        await worker.shutdown()
+        try await running.value  // returns once tasks in hand are done
+        serving.cancel()
+        _ = try? await serving.value
+        for queue in fleet.queues { _ = try? await admin.deleteQueue(queue.name) }
+        for exchange in fleet.exchanges { try? await admin.deleteExchange(exchange.name) }
+        _ = try? await admin.deleteQueue(labQueue)
+        await workerConnection.close()
+        await admin.close()
+        if let failure { throw failure }
+    }
+
+    func nextMessage(_ connection: AMQPConnection, on queue: String) async throws -> AMQPDelivery {
+        let consumer = try await connection.consume(queue: queue, prefetch: 1)
+        var iterator = consumer.makeAsyncIterator()
+        let delivery = try #require(try await iterator.next())
+        await consumer.cancel()
+        return delivery
+    }
+
+    @Test func aTaskIsCarriedOutAndAnsweredOnTheResultsQueue() async throws {
+        try await withWorker { fleet, admin, datacenter in
+            let command = CommandExecutorTests.command(.vmAction(VMActionRequest(
+                host: "H1", vm: "web", action: VMAction(.liveMigrate, to: "H2"), timeoutSeconds: 600)))
+            let task = TaskMessage(command)
+            let publication = try fleet.task(task, try WireEncoder.encode(task, messageId: "task-1"))
+            try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                    mandatory: true)
+            let delivery = try await nextMessage(admin, on: fleet.resultsQueue)
+            guard case .result(let result, let envelope) = try WireDecoder().decode(delivery) else {
+                Issue.record("not a result")
+                return
+            }
+            #expect(result.task.messageId == "task-1")
+            #expect(envelope.causationId == "task-1")
+            #expect(result.event.body == .vmActionSucceeded(VMActionSucceeded(vm: "web", action: VMAction(.liveMigrate, to: "H2"))))
+            #expect(datacenter.inventory.vm(named: "web")?.host == "H2")
+            delivery.ack()
+        }
+    }
+
+    @Test func badInputIsDeadLetteredWithItsReason() async throws {
+        try await withWorker { fleet, admin, _ in
+            // Garbage on a task queue, and a deploy task sent to the drain queue.
+            try await admin.publish(AMQPMessage("{not json"), exchange: "", routingKey: fleet.taskQueue(.drain))
+            let deploy = TaskMessage(CommandExecutorTests.command(.pollCompliance(ComplianceRequest(host: "H1", updateIds: ["KB1"]))))
+            try await admin.publish(try WireEncoder.encode(deploy), exchange: "", routingKey: fleet.taskQueue(.drain))
+            var reasons: [String] = []
+            for _ in 0..<2 {
+                let dead = try await nextMessage(admin, on: fleet.deadQueue)
+                reasons.append(dead.properties.headers?[DeadLetterHeader.reason]?.stringValue ?? "(no reason)")
+                #expect(dead.properties.headers?[DeadLetterHeader.queue]?.stringValue == fleet.taskQueue(.drain))
+                dead.ack()
+            }
+            #expect(reasons.contains { $0.lowercased().contains("json") }, "\(reasons)")
+            #expect(reasons.contains { $0.contains("pollCompliance task is not work for the drain role") }, "\(reasons)")
+        }
+    }
+}
