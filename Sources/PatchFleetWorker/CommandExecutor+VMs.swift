@@ -2,7 +2,38 @@ import PatchFleetCore
 
 extension CommandExecutor {
     /// Migrates, moves, saves, shuts down or starts one VM; observes first.
+    /// If the VM is locked by an operation in flight (a redelivered task
+    /// whose first run died mid-migration), waits for it and looks again.
     func vmAction(_ request: VMActionRequest) async -> EventBody {
+        await untilNoConflict(timeoutSeconds: request.timeoutSeconds) { await vmActionOnce(request) } conflict: {
+            if case .vmActionFailed(let failed) = $0, failed.error.code == .conflict { return true }
+            return false
+        }
+    }
+
+    /// Rule 3 failback, with the same wait on a VM locked by an operation in flight.
+    func failback(_ request: FailbackRequest) async -> EventBody {
+        await untilNoConflict(timeoutSeconds: request.timeoutSeconds) { await failbackOnce(request) } conflict: {
+            if case .failbackFinished(let outcome) = $0, outcome.result == .failed, outcome.detail.hasPrefix("conflict") {
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Repeats `attempt` while its answer is a conflict, until the timeout
+    /// (backend time); the last answer stands.
+    private func untilNoConflict(timeoutSeconds: Double, _ attempt: () async -> EventBody,
+                                 conflict: (EventBody) -> Bool) async -> EventBody {
+        let deadline = timing.now() + timeoutSeconds
+        while true {
+            let answer = await attempt()
+            guard conflict(answer), timing.now() < deadline, !Task.isCancelled else { return answer }
+            await timing.sleep(min(timing.pollSeconds, max(0, deadline - timing.now())))
+        }
+    }
+
+    private func vmActionOnce(_ request: VMActionRequest) async -> EventBody {
         let action = request.action
         func failed(_ error: BackendError) -> EventBody {
             .vmActionFailed(VMActionFailed(vm: request.vm, action: action, error: error))
@@ -50,7 +81,7 @@ extension CommandExecutor {
 
     /// Rule 3: moves a VM back to its recorded home, unless it was deleted,
     /// moved by someone else, or home has no room; each case says so.
-    func failback(_ request: FailbackRequest) async -> EventBody {
+    private func failbackOnce(_ request: FailbackRequest) async -> EventBody {
         func outcome(_ result: FailbackOutcome.Result, _ detail: String) -> EventBody {
             .failbackFinished(FailbackOutcome(vm: request.vm, result: result, detail: detail))
         }
