@@ -64,6 +64,12 @@ let package = Package(
         ),
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
+        // The coordinator: jobs, scheduler, results, outbox dispatcher.
+        .target(
+            name: "PatchFleetCoordinator",
+            dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // What a worker does with a task: observe-then-act against the backends.
         .target(
             name: "PatchFleetWorker",
@@ -97,6 +103,11 @@ let package = Package(
         .testTarget(
             name: "PatchFleetWorkerTests",
             dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP"]
+        ),
+        .testTarget(
+            name: "PatchFleetCoordinatorTests",
+            dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",
+                           "PatchFleetWire", "PatchFleetCore", "AMQP"]
         ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],

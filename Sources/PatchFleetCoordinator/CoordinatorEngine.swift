@@ -1,0 +1,207 @@
+import Foundation
+import Logging
+import PatchFleetCore
+import PatchFleetStore
+import PatchFleetWire
+
+/// The coordinator's decisions: accepts jobs, runs the scheduler, applies
+/// results to sagas, and writes every resulting message to the outbox in the
+/// same store transaction as the state change. An actor, so one coordinator
+/// process never races itself; the store's versions guard the rest.
+public actor CoordinatorEngine {
+    let store: any SagaStore
+    let topology: FleetTopology
+    let virtualization: any VirtualizationBackend
+    let updates: any UpdateBackend
+    let now: @Sendable () -> Instant
+    let logger: Logger
+    let scheduler: any SchedulingStrategy
+    /// Update lists jobs may name. The update-manager protocol has no way to
+    /// resolve a list yet, so the coordinator is configured with them.
+    let updateLists: [UpdateList]
+
+    public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
+                updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
+                scheduler: any SchedulingStrategy = Scheduler(), logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.updateLists = updateLists
+        self.store = store
+        self.topology = topology
+        self.virtualization = virtualization
+        self.updates = updates
+        self.now = now
+        self.scheduler = scheduler
+        self.logger = logger
+    }
+
+    public enum SubmitOutcome: Sendable, Equatable {
+        case accepted(hosts: Int)
+        /// Already accepted (the same submission redelivered): nothing to do.
+        case duplicate
+        case rejected([ValidationProblem])
+    }
+
+    // MARK: Jobs
+
+    /// Validates a job against the live inventory, expands its targets into
+    /// host sagas and records them with the `job.accepted` event.
+    public func submit(_ submission: JobSubmission, messageId: String) async -> SubmitOutcome {
+        let spec = submission.job
+        let at = now()
+        let inventory: Inventory
+        do {
+            inventory = try await observeInventory(for: spec)
+        } catch {
+            return .rejected([ValidationProblem(path: "targets", message: "cannot read the inventory from the backends: \(error)")])
+        }
+        let problems = JobSpecValidator.validate(spec) + JobSpecValidator.validate(spec, against: inventory)
+        guard problems.isEmpty else { return await reject(spec.id, messageId: messageId, problems) }
+        let updateIds = TargetResolver.updateIds(spec, in: inventory)
+        let sagas = TargetResolver.resolve(spec, in: inventory).map {
+            HostSagaState(jobId: spec.id, target: $0, policy: spec.policy, updateIds: updateIds,
+                          deploymentCollection: spec.deploymentCollectionName)
+        }
+        do {
+            let accepted = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(jobId: spec.id, state: PatchFleetWire.JobState.accepted))),
+                                                 topology: topology, at: at)
+            try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at), sagas: sagas, outbox: [accepted])
+        } catch SagaStoreError.duplicateJob {
+            return .duplicate
+        } catch SagaStoreError.hostAlreadyHeld(let host, _, let otherJob) {
+            return await reject(spec.id, messageId: messageId, [ValidationProblem(
+                path: "targets", message: "host \(host) is already being patched by job \(otherJob)")])
+        } catch {
+            return await reject(spec.id, messageId: messageId, [ValidationProblem(path: "", message: "cannot record the job: \(error)")])
+        }
+        logger.notice("job \(spec.id) accepted: \(sagas.count) host(s)")
+        await tick()
+        return .accepted(hosts: sagas.count)
+    }
+
+    private func reject(_ jobId: String, messageId: String, _ problems: [ValidationProblem]) async -> SubmitOutcome {
+        logger.warning("job \(jobId) rejected: \(problems.map(\.description).joined(separator: "; "))")
+        return .rejected(problems)
+    }
+
+    // MARK: Results
+
+    public enum ResultOutcome: Sendable, Equatable {
+        case applied, duplicate, stale
+        /// Cannot be processed: dead-letter with this reason.
+        case refused(String)
+    }
+
+    /// Applies a worker's (or a timer's) answer to its saga. The saga's time
+    /// is the coordinator's: the answer is re-stamped on arrival.
+    public func apply(_ result: ResultMessage, messageId: String) async -> ResultOutcome {
+        for _ in 0..<3 {
+            let stored: StoredSaga?
+            do { stored = try await store.saga(id: result.event.sagaId) } catch { return .refused("store error: \(error)") }
+            guard let stored else { return .refused("saga \(result.event.sagaId) does not exist (job deleted or a forged result)") }
+            var event = result.event
+            event.now = now()
+            let (next, commands) = HostSaga.reduce(stored.state, event)
+            if next == stored.state && commands.isEmpty { return .stale }
+            do {
+                let outbox = try messages(for: commands, from: stored.state, to: next, causation: messageId)
+                switch try await store.apply(inboxMessageId: messageId, receivedAt: event.now, sagaId: stored.id,
+                                             expectedVersion: stored.version, newState: next, outbox: outbox) {
+                case .applied:
+                    if next.isDone { await tick() }
+                    return .applied
+                case .duplicate: return .duplicate
+                case .staleVersion: continue  // someone moved the saga on: read again
+                }
+            } catch {
+                return .refused("cannot apply the result: \(error)")
+            }
+        }
+        return .refused("saga \(result.event.sagaId) kept changing while applying the result")
+    }
+
+    // MARK: Scheduling
+
+    /// Starts (or skips) what the scheduler says, for every running job, and
+    /// finishes jobs whose hosts are all done.
+    public func tick() async {
+        do {
+            let jobs = try await store.unfinishedJobs()
+            guard !jobs.isEmpty else { return }
+            let inventory = try await observeInventory()
+            for job in jobs { try await schedule(job, inventory: inventory) }
+        } catch {
+            logger.error("scheduler tick failed: \(error)")
+        }
+    }
+
+    private func schedule(_ job: JobRecord, inventory: Inventory) async throws {
+        let stored = try await store.sagas(jobId: job.id)
+        let at = now()
+        let control = JobControl(paused: job.state == PatchFleetStore.JobState.paused,
+                                 cancelled: job.state == PatchFleetStore.JobState.cancelling)
+        let decision = scheduler.decide(SchedulingInput(policy: job.spec.policy, sagas: stored.map(\.state),
+                                                        inventory: inventory, now: at, control: control))
+        var transitions: [SagaTransition] = []
+        for skip in decision.skip {
+            guard let saga = stored.first(where: { $0.state.host == skip.host }) else { continue }
+            let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, .skip(ReasonPayload(reason: skip.reason))))
+            transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
+                                              outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
+        }
+        for host in decision.start {
+            guard let saga = stored.first(where: { $0.state.host == host }) else { continue }
+            let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, .start))
+            transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
+                                              outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
+        }
+        if !transitions.isEmpty { _ = try await store.apply(transitions) }
+        let sagas = transitions.isEmpty ? stored.map(\.state) : try await store.sagas(jobId: job.id).map(\.state)
+        if sagas.allSatisfy(\.isDone) {
+            let report = JobReport(jobId: job.id, sagas: sagas)
+            let finished = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
+                jobId: job.id, state: Self.eventState(report), reason: Self.summary(report)))), topology: topology, at: at)
+            try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
+            logger.notice("job \(job.id) finished: \(Self.summary(report))")
+        }
+    }
+
+    /// How a finished job is announced: failed if any host failed (or was held
+    /// for a failure), cancelled if any host was cancelled, else succeeded.
+    /// Hosts held by policy (Rule 1, standalone) do not fail the job.
+    static func eventState(_ report: JobReport) -> PatchFleetWire.JobState {
+        if report.hosts.contains(where: { $0.outcome?.kind == .failed || $0.outcome?.countsAsFailure == true }) { return .failed }
+        if report.count(.cancelled) > 0 { return .cancelled }
+        return .succeeded
+    }
+
+    static func summary(_ report: JobReport) -> String {
+        HostOutcome.Kind.allCases.map { "\($0.rawValue) \(report.count($0))" }.joined(separator: ", ")
+    }
+
+    // MARK: Helpers
+
+    /// Tasks and timers for `commands`, plus a host event when the phase or outcome changed.
+    private func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
+                          causation: String?) throws -> [OutboxMessage] {
+        let at = now()
+        var outbox = try commands.map { try OutboxEntry.command($0, topology: topology, causation: causation, at: at) }
+        if old.phase != new.phase || old.outcome != new.outcome {
+            let change = HostStateChange(jobId: new.jobId, host: new.host, cluster: new.cluster, phase: new.phase,
+                                         outcome: new.outcome, reason: new.outcome?.reason)
+            outbox.append(try OutboxEntry.event(FleetEvent(at: at, .host(change)), topology: topology, at: at))
+        }
+        return outbox
+    }
+
+    /// The datacenter as the backends report it now, for validation and
+    /// scheduling; with a job, also the members of the collection it targets.
+    func observeInventory(for spec: JobSpec? = nil) async throws(BackendError) -> Inventory {
+        let clusters = try await virtualization.listClusters()
+        let hosts = try await virtualization.listHosts(cluster: nil)
+        let vms = try await virtualization.listVMs(host: nil)
+        var collections: [DeviceCollection] = []
+        if let name = spec?.targets.collection {
+            collections.append(DeviceCollection(name: name, members: try await updates.collectionMembers(name)))
+        }
+        return Inventory(clusters: clusters, hosts: hosts, vms: vms, collections: collections, updateLists: updateLists)
+    }
+}
