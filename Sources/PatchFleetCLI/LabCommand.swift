@@ -63,25 +63,39 @@ struct LabCommand: AsyncParsableCommand {
 }
 
 /// Waits for the first of some signals (their default action is disabled).
-final class SignalWaiter {
-    private let sources: [any DispatchSourceSignal]
+/// The dispatch sources live for the rest of the process: the signals stay
+/// ignored, so a source freed early would leave SIGTERM doing nothing at all.
+final class SignalWaiter: Sendable {
     /// The signals as they arrive (Sendable: child tasks may wait on it).
     let stream: AsyncStream<Int32>
-    private let continuation: AsyncStream<Int32>.Continuation
 
     init(signals: [Int32]) {
-        (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        let continuation = self.continuation
-        sources = signals.map { sig in
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.stream = stream
+        let made: [any DispatchSourceSignal] = signals.map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { continuation.yield(sig) }
             source.resume()
             return source
         }
+        SignalSources.shared.keep(made)
     }
 
     func wait() async {
         for await _ in stream { return }
+    }
+}
+
+/// Holds the signal sources for the life of the process. Unchecked Sendable:
+/// the array is only touched under the lock, and the sources themselves are
+/// never used again once resumed.
+private final class SignalSources: @unchecked Sendable {
+    static let shared = SignalSources()
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+
+    func keep(_ more: [any DispatchSourceSignal]) {
+        lock.withLock { sources.append(contentsOf: more) }
     }
 }

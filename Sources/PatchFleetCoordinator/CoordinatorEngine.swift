@@ -65,6 +65,13 @@ public actor CoordinatorEngine {
                                                  topology: topology, at: at)
             try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at), sagas: sagas, outbox: [accepted])
         } catch SagaStoreError.duplicateJob {
+            // A submission redelivered before its ack finds its job running:
+            // nothing to do. Reusing the id of a job that ended is a mistake
+            // the submitter must hear about.
+            if let existing = try? await store.job(id: spec.id), existing.state.isTerminal {
+                return await reject(spec.id, messageId: messageId, [ValidationProblem(
+                    path: "id", message: "job id '\(spec.id)' was already used by a job that is \(existing.state.rawValue); submit under a new id")])
+            }
             return .duplicate
         } catch SagaStoreError.hostAlreadyHeld(let host, _, let otherJob) {
             return await reject(spec.id, messageId: messageId, [ValidationProblem(

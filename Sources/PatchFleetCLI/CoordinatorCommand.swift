@@ -1,0 +1,84 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Logging
+import PatchFleetCoordinator
+import PatchFleetCore
+import PatchFleetLab
+import PatchFleetSimulator
+import PatchFleetStore
+import PatchFleetWire
+
+/// `patchfleet coordinator`: accepts jobs, owns the host sagas in its store,
+/// schedules per cluster, and publishes tasks and events.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: jobs in, host sagas, tasks out, results in, events out.",
+        discussion: """
+            State lives in the SQLite store (--store); after a restart the coordinator resumes every unfinished
+            job from it. On SIGTERM or SIGINT it stops taking messages, publishes what is pending and exits 0.
+            Example:
+              patchfleet coordinator --store /var/lib/patchfleet/coordinator.sqlite --catalog docs/examples/inventory.yaml --time-scale 120
+            """)
+
+    @Option(help: "The SQLite saga store (created if missing).")
+    var store: String
+    @Option(help: "A file with the update lists jobs may name (an inventory or lab file's `updateLists`).")
+    var catalog: String
+    @Option(help: "Simulated seconds per wall-clock second: the saga clock runs at the lab's pace (1 for real backends).")
+    var timeScale: Double = 60
+    @Option(help: "The lab's request queue (backend: simulated).")
+    var labQueue = "patchfleet.lab"
+    @Option(help: "Name prefix of the fleet's exchanges and queues.")
+    var prefix = "patchfleet"
+    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
+    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+
+    func validate() throws {
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "patchfleet.coordinator")
+        let updateLists: [UpdateList]
+        do { updateLists = try LabConfiguration.load(contentsOf: URL(fileURLWithPath: catalog)).inventory.updateLists } catch {
+            throw ValidationError("cannot read update lists from \(catalog): \(error)")
+        }
+        let sagaStore: SQLiteSagaStore
+        do { sagaStore = try SQLiteSagaStore(path: store) } catch { throw ValidationError("cannot open the store \(store): \(error)") }
+        // The saga clock: wall time sped up like the lab's, anchored to now.
+        let clock = ScaledWallClock(start: Instant(secondsSinceEpoch: Date().timeIntervalSince1970), timeScale: timeScale)
+        let now: @Sendable () -> Instant = { clock.now() }
+        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
+        let backend = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+        let topology = FleetTopology(prefix: prefix)
+        let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backend, updates: backend,
+                                       updateLists: updateLists, now: now, logger: logger)
+        let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
+                                         now: now, logger: logger)
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await service.run()
+                return true
+            }
+            group.addTask {
+                for await _ in signals {
+                    logger.notice("signal received: stopping")
+                    await service.shutdown()
+                    break
+                }
+                return false
+            }
+            while let serviceEnded = try await group.next() {
+                if serviceEnded {
+                    group.cancelAll()
+                    break
+                }
+            }
+        }
+        await connection.close()
+    }
+}

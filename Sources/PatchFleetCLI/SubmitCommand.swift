@@ -1,0 +1,150 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Logging
+import PatchFleetCore
+import PatchFleetWire
+
+/// `patchfleet submit FILE`: validates a job locally, submits it over AMQP and
+/// (unless --detach) follows it live from the event stream until it ends.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a patch job and follow it until it ends.",
+        discussion: """
+            Exit status: 0 the job succeeded; 1 it ended failed or cancelled; 2 it was rejected (the problems are
+            listed with their paths); 3 it did not end within --timeout.
+            Example:
+              patchfleet submit docs/examples/job.yaml
+            """)
+
+    @Argument(help: "The job spec (YAML or JSON).")
+    var file: String
+    @Flag(help: "Submit and return at once, without following the job.")
+    var detach = false
+    @Option(help: "Give up following after this many seconds.")
+    var timeout: Double = 3600
+    @Option(help: "Name prefix of the fleet's exchanges and queues.")
+    var prefix = "patchfleet"
+    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
+    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let spec: JobSpec
+        do { spec = try JobSpecLoader.load(contentsOf: URL(fileURLWithPath: file)) } catch {
+            print("cannot load \(file): \(error)")
+            throw ExitCode(2)
+        }
+        let problems = JobSpecValidator.validate(spec)
+        guard problems.isEmpty else {
+            print("job \(spec.id) is not valid:")
+            for p in problems { print("  - \(p)") }
+            throw ExitCode(2)
+        }
+        let topology = FleetTopology(prefix: prefix)
+        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), recovery: .default)
+        // Listen before submitting, so no event is missed.
+        let listen = "\(prefix).submit.\(UUID().uuidString.prefix(8).lowercased())"
+        try await connection.declare(QueueSpec(listen, durable: false, exclusive: true, autoDelete: true))
+        try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "job.#"))
+        try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "host.#"))
+        let messageId = UUID().uuidString
+        var envelope = JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"])
+            .envelope(messageId: messageId, timestamp: UInt64(Date().timeIntervalSince1970), replyTo: listen)
+        envelope.replyTo = listen
+        let message = try WireEncoder.encode(JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"]),
+                                             envelope: envelope)
+        let publication = topology.submission(message)
+        try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                     mandatory: true)
+        print("job \(spec.id) submitted (message \(messageId))")
+        if detach {
+            await connection.close()
+            return
+        }
+        let status = try await follow(spec.id, queue: listen, connection: connection)
+        await connection.close()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Prints the job's progress; returns the exit status.
+    private func follow(_ jobId: String, queue: String, connection: AMQPConnection) async throws -> Int32 {
+        let consumer = try await connection.consume(queue: queue, prefetch: 200)
+        let deadline = Date().addingTimeInterval(timeout)
+        let outcome: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                var progress = ProgressPrinter(jobId: jobId)
+                for try await delivery in consumer {
+                    delivery.ack()
+                    guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
+                    if let status = progress.handle(event) { return status }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow)))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let outcome else {
+            print("job \(jobId) did not end within \(Int(timeout)) s (it keeps running; `patchfleet submit --detach` does not wait)")
+            return 3
+        }
+        return outcome
+    }
+}
+
+/// Turns the event stream into lines a person can follow and, at the end, a
+/// per-host summary. Plain lines, one per change, so it reads the same in a
+/// terminal, a pipe or a CI log.
+struct ProgressPrinter {
+    let jobId: String
+    var started = Date()
+    var hosts: [String: HostStateChange] = [:]
+
+    init(jobId: String) { self.jobId = jobId }
+
+    mutating func handle(_ event: FleetEvent) -> Int32? {
+        let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(started))
+        switch event.event {
+        case .host(let change) where change.jobId == jobId:
+            hosts[change.host] = change
+            let outcome = change.outcome.map { " -> \($0.kind.rawValue.uppercased())\($0.reason.map { ": \($0)" } ?? "")" } ?? ""
+            print("\(elapsed)  \((change.cluster ?? "(standalone)").padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                  + "\(change.host.padding(toLength: 11, withPad: " ", startingAt: 0)) \(change.phase.rawValue)\(outcome)")
+        case .job(let change) where change.jobId == jobId:
+            print("\(elapsed)  job \(jobId) \(change.state.rawValue)\(change.reason.map { ": \($0)" } ?? "")")
+            switch change.state {
+            case .succeeded: printSummary(); return 0
+            case .failed, .cancelled: printSummary(); return 1
+            default: return nil
+            }
+        case .jobRejected(let rejection) where rejection.jobId == jobId:
+            print("job \(jobId) was rejected:")
+            for p in rejection.problems { print("  - \(p)") }
+            return 2
+        default:
+            break
+        }
+        return nil
+    }
+
+    private func printSummary() {
+        print("\nPer-host outcome:")
+        for change in hosts.values.sorted(by: { ($0.cluster ?? "~", $0.host) < ($1.cluster ?? "~", $1.host) }) {
+            let outcome = change.outcome?.kind.rawValue ?? change.phase.rawValue
+            let held = change.outcome?.inMaintenance == true ? " [left in maintenance for a person]" : ""
+            print("  \((change.cluster ?? "(none)").padding(toLength: 10, withPad: " ", startingAt: 0))"
+                  + "\(change.host.padding(toLength: 11, withPad: " ", startingAt: 0))"
+                  + "\(outcome.padding(toLength: 9, withPad: " ", startingAt: 0))\(change.reason ?? "")\(held)")
+        }
+    }
+}
