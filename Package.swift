@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "PatchFleetSimulator", targets: ["PatchFleetSimulator"]),
         .library(name: "PatchFleetStore", targets: ["PatchFleetStore"]),
         .library(name: "PatchFleetWire", targets: ["PatchFleetWire"]),
+        .library(name: "PatchFleetBackends", targets: ["PatchFleetBackends"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
@@ -64,6 +65,12 @@ let package = Package(
         ),
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
+        // The real backends: VMM, Failover Clustering and ConfigMgr through
+        // PowerShell over SSH (tested against a fake ssh; see docs/backends.md).
+        .target(
+            name: "PatchFleetBackends",
+            dependencies: ["PatchFleetCore", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+        ),
         // The coordinator: jobs, scheduler, results, outbox dispatcher.
         .target(
             name: "PatchFleetCoordinator",
@@ -109,6 +116,12 @@ let package = Package(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",
                            "PatchFleetWire", "PatchFleetCore", "AMQP"]
+        ),
+        .testTarget(
+            name: "PatchFleetBackendsTests",
+            dependencies: ["PatchFleetBackends", "PatchFleetCore", "PatchFleetWorker"],
+            // Read in place through #filePath: the fake ssh must stay executable.
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],

@@ -11,6 +11,8 @@ dpkg -s rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 dpkg -s amqp-tools >/dev/null 2>&1 || need+=(amqp-tools)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The backend tests' fake ssh is a Python script.
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,101 @@
+/// Script builders for the Failover Clustering backend (FailoverClusters
+/// and Hyper-V modules on a cluster node or a host with RSAT).
+enum ClusterScripts {
+    typealias L = PowerShellLiteral
+
+    /// An unreachable cluster is an error, never "node not found"; only the
+    /// memory probe may fail quietly (0 MB: the planner then refuses to send
+    /// VMs there, the safe direction).
+    static func setup(clusters: [String]) -> [String] {
+        [
+            "Import-Module FailoverClusters",
+            "$pfClusters = \(L.array(clusters))",
+            """
+            function PF-Node($n, $c) { $m = (Get-CimInstance -ClassName Win32_ComputerSystem -ComputerName $n.Name -ErrorAction SilentlyContinue).TotalPhysicalMemory; [ordered]@{ name = [string]$n.Name; cluster = [string]$c; state = [string]$n.State; drainStatus = [string]$n.DrainStatus; totalMemory = $m } }
+            function PF-FindNode([string]$h) { foreach ($c in $pfClusters) { $n = Get-ClusterNode -Cluster $c | Where-Object { $_.Name -eq $h }; if ($n) { return @{ node = $n; cluster = $c } } }; PF-Fail 'notFound' ("no configured cluster has a node named '" + $h + "'") $h }
+            function PF-VMs([string]$onHost, [string]$named) {
+            foreach ($c in $pfClusters) {
+            Get-ClusterGroup -Cluster $c | Where-Object { [string]$_.GroupType -eq 'VirtualMachine' -and (-not $onHost -or $_.OwnerNode.Name -eq $onHost) -and (-not $named -or $_.Name -eq $named) } | ForEach-Object {
+            $v = Get-VM -ClusterObject $_ -ErrorAction SilentlyContinue
+            [ordered]@{ name = [string]$_.Name; cluster = $c; host = [string]$_.OwnerNode.Name; groupState = [string]$_.State; state = [string]$v.State; memoryAssigned = $v.MemoryAssigned; memoryStartup = $v.MemoryStartup; clustered = $true } }
+            foreach ($n in (Get-ClusterNode -Cluster $c | Where-Object { -not $onHost -or $_.Name -eq $onHost })) {
+            Get-VM -ComputerName $n.Name | Where-Object { -not $_.IsClustered -and (-not $named -or $_.Name -eq $named) } | ForEach-Object {
+            [ordered]@{ name = [string]$_.Name; cluster = $c; host = [string]$n.Name; groupState = ''; state = [string]$_.State; memoryAssigned = $_.MemoryAssigned; memoryStartup = $_.MemoryStartup; clustered = $false } } } } }
+            """,
+        ]
+    }
+
+    static func script(_ clusters: [String], _ body: String, _ shape: PowerShellScript.ResultShape = .single) -> PowerShellScript {
+        PowerShellScript(body: body, shape: shape, setup: setup(clusters: clusters))
+    }
+
+    static func listClusters(_ clusters: [String]) -> PowerShellScript {
+        script(clusters, "foreach ($c in $pfClusters) { [ordered]@{ name = [string](Get-Cluster -Name $c).Name } }", .list)
+    }
+
+    static func listNodes(_ clusters: [String], cluster: String?) -> PowerShellScript {
+        let filter = cluster.map { "$pfClusters = @($pfClusters | Where-Object { $_ -eq \(L.quote($0)) })\n" } ?? ""
+        return script(clusters, filter + "foreach ($c in $pfClusters) { Get-ClusterNode -Cluster $c | ForEach-Object { PF-Node $_ $c } }", .list)
+    }
+
+    static func node(_ clusters: [String], name: String) -> PowerShellScript {
+        script(clusters, "$f = PF-FindNode \(L.quote(name))\nPF-Node $f.node $f.cluster")
+    }
+
+    static func listVMs(_ clusters: [String], host: String?, named: String? = nil) -> PowerShellScript {
+        script(clusters, "PF-VMs \(L.quote(host ?? "")) \(L.quote(named ?? ""))", .list)
+    }
+
+    /// Pause (no drain: VMs keep running) or pause and drain.
+    static func suspend(_ clusters: [String], node: String, drain: Bool) -> PowerShellScript {
+        script(clusters, """
+        $f = PF-FindNode \(L.quote(node))
+        Suspend-ClusterNode -Cluster $f.cluster -Name $f.node.Name\(drain ? " -Drain" : "") | Out-Null
+        PF-Node (Get-ClusterNode -Cluster $f.cluster -Name $f.node.Name) $f.cluster
+        """)
+    }
+
+    static func resume(_ clusters: [String], node: String, failback: ClusterFailback) -> PowerShellScript {
+        script(clusters, """
+        $f = PF-FindNode \(L.quote(node))
+        Resume-ClusterNode -Cluster $f.cluster -Name $f.node.Name -Failback \(failback.rawValue) | Out-Null
+        PF-Node (Get-ClusterNode -Cluster $f.cluster -Name $f.node.Name) $f.cluster
+        """)
+    }
+
+    enum Migration: String { case live = "Live", quick = "Quick" }
+
+    static func migrate(_ clusters: [String], vm: String, cluster: String, to node: String, _ type: Migration) -> PowerShellScript {
+        script(clusters, """
+        Move-ClusterVirtualMachineRole -Cluster \(L.quote(cluster)) -Name \(L.quote(vm)) -Node \(L.quote(node)) -MigrationType \(type.rawValue) | Out-Null
+        """)
+    }
+
+    /// An offline VM role changes owner without any memory transfer.
+    static func moveGroup(_ clusters: [String], vm: String, cluster: String, to node: String) -> PowerShellScript {
+        script(clusters, "Move-ClusterGroup -Cluster \(L.quote(cluster)) -Name \(L.quote(vm)) -Node \(L.quote(node)) | Out-Null")
+    }
+
+    enum Power { case save, shutdown, start }
+
+    /// Hyper-V cmdlets on the owner node; a clustered VM is started through
+    /// its cluster group so the cluster keeps owning it.
+    static func power(_ clusters: [String], vm: String, host: String, cluster: String, clustered: Bool, _ action: Power) -> PowerShellScript {
+        let name = L.quote(vm), owner = L.quote(host)
+        let body: String = switch action {
+        case .save: "Save-VM -ComputerName \(owner) -Name \(name)"
+        case .shutdown: "Stop-VM -ComputerName \(owner) -Name \(name) -Force"
+        case .start: clustered
+            ? "Start-ClusterGroup -Cluster \(L.quote(cluster)) -Name \(name) | Out-Null"
+            : "Start-VM -ComputerName \(owner) -Name \(name)"
+        }
+        return script(clusters, body)
+    }
+}
+
+/// Resume-ClusterNode -Failback: PatchFleet moves VMs home itself (Rule 3),
+/// so NoFailback is the default; Immediate lets the cluster do it.
+public enum ClusterFailback: String, Codable, Sendable, CaseIterable {
+    case immediate = "Immediate"
+    case noFailback = "NoFailback"
+}

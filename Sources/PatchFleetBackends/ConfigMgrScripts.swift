@@ -1,0 +1,62 @@
+/// Script builders for the ConfigMgr site server (ConfigurationManager
+/// module, run from the site drive).
+enum ConfigMgrScripts {
+    typealias L = PowerShellLiteral
+
+    /// The console's module path is in SMS_ADMIN_UI_PATH; the cmdlets only
+    /// work with the site drive ("PS1:") as the current location.
+    static func setup(siteCode: String) -> [String] {
+        [
+            "Import-Module (Join-Path $env:SMS_ADMIN_UI_PATH '..\\ConfigurationManager.psd1')",
+            // The site drive exists only once the console has been opened by
+            // this account; create it on first use (the site server is the
+            // SMS provider in the usual single-server site).
+            "if (-not (Get-PSDrive -Name \(L.quote(siteCode)) -PSProvider CMSite -ErrorAction SilentlyContinue)) { New-PSDrive -Name \(L.quote(siteCode)) -PSProvider CMSite -Root $env:COMPUTERNAME | Out-Null }",
+            "Set-Location -Path (\(L.quote(siteCode)) + ':')",
+            "function PF-Collection([string]$n) { $c = Get-CMDeviceCollection -Name $n; if (-not $c) { PF-Fail 'notFound' (\"ConfigMgr has no device collection named '\" + $n + \"'\") $n }; $c }",
+            "function PF-Device([string]$n) { $d = Get-CMDevice -Name $n -Fast; if (-not $d) { PF-Fail 'notFound' (\"ConfigMgr has no device named '\" + $n + \"'\") $n }; @($d)[0] }",
+        ]
+    }
+
+    static func script(_ site: String, _ body: String, _ shape: PowerShellScript.ResultShape = .single) -> PowerShellScript {
+        PowerShellScript(body: body, shape: shape, setup: setup(siteCode: site))
+    }
+
+    static func members(site: String, collection: String) -> PowerShellScript {
+        script(site, "$c = PF-Collection \(L.quote(collection))\nGet-CMCollectionMember -CollectionId $c.CollectionID | ForEach-Object { [string]$_.Name }", .list)
+    }
+
+    static func ensureCollection(site: String, collection: String, limitingCollection: String) -> PowerShellScript {
+        let name = L.quote(collection)
+        return script(site, """
+        if (Get-CMDeviceCollection -Name \(name)) { [ordered]@{ created = $false } } else {
+        New-CMDeviceCollection -Name \(name) -LimitingCollectionName \(L.quote(limitingCollection)) -RefreshType Manual | Out-Null
+        [ordered]@{ created = $true } }
+        """)
+    }
+
+    /// Adds the direct rule unless it (or membership) is already there, then
+    /// asks for a membership evaluation so the deployment reaches the host.
+    static func addMember(site: String, host: String, collection: String) -> PowerShellScript {
+        script(site, """
+        $c = PF-Collection \(L.quote(collection))
+        $d = PF-Device \(L.quote(host))
+        $rule = Get-CMDeviceCollectionDirectMembershipRule -CollectionId $c.CollectionID -ResourceId $d.ResourceID
+        $member = Get-CMCollectionMember -CollectionId $c.CollectionID -ResourceId $d.ResourceID
+        if (-not $rule -and -not $member) { Add-CMDeviceCollectionDirectMembershipRule -CollectionId $c.CollectionID -ResourceId $d.ResourceID | Out-Null }
+        if (-not $member) { Invoke-CMCollectionUpdate -CollectionId $c.CollectionID | Out-Null }
+        [ordered]@{ ruleAdded = (-not $rule -and -not $member); alreadyMember = [bool]$member }
+        """)
+    }
+
+    /// Client notification through the site (fast channel): machine policy
+    /// now, then software update deployment evaluation.
+    static func notifyClient(site: String, host: String) -> PowerShellScript {
+        script(site, """
+        $d = PF-Device \(L.quote(host))
+        Invoke-CMClientNotification -Device $d -ActionType ClientNotificationRequestMachinePolicyNow | Out-Null
+        Invoke-CMClientNotification -Device $d -ActionType ClientNotificationSUMDeplEvalNow | Out-Null
+        [ordered]@{ notified = [string]$d.Name }
+        """)
+    }
+}

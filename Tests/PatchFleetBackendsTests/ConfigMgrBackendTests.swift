@@ -1,0 +1,141 @@
+import Foundation
+import PatchFleetCore
+import Testing
+@testable import PatchFleetBackends
+
+@Suite("ConfigMgr backend")
+struct ConfigMgrBackendTests {
+    static let kb1 = "KB5031364"
+    static let kb2 = "{8B0F5C44-1C3E-4A55-B0F5-6E9D6C7A8B9C}"  // by update GUID, in another spelling
+
+    func backend(_ fake: FakeSSH, access: ConfigMgrBackend.ClientAccess = .viaSiteServer) -> ConfigMgrBackend {
+        ConfigMgrBackend(siteServer: fake.runner(), siteCode: "PS1", clientAccess: access)
+    }
+
+    @Test func siteScriptsRunFromTheSiteDrive() async throws {
+        let fake = try FakeSSH([.on("Get-CMCollectionMember -CollectionId $c.CollectionID", reply: "configmgr/members.json")])
+        #expect(try await backend(fake).collectionMembers("VM Hosts in Building 44") == ["HV01", "HV02"])
+        let script = try #require(try fake.calls().first?.script)
+        #expect(script.contains("Import-Module (Join-Path $env:SMS_ADMIN_UI_PATH '..\\ConfigurationManager.psd1')"))
+        #expect(script.contains("Set-Location -Path ('PS1' + ':')"))
+        #expect(script.contains("$c = PF-Collection 'VM Hosts in Building 44'"))
+    }
+
+    @Test func oneMemberComesBackAsAList() async throws {
+        let fake = try FakeSSH([.on("Get-CMCollectionMember", reply: "configmgr/members-one.json")])
+        #expect(try await backend(fake).collectionMembers("x") == ["HV01"])
+    }
+
+    @Test func ensureCollectionCreatesOnlyWhenMissing() async throws {
+        let fake = try FakeSSH([.on("New-CMDeviceCollection", reply: "configmgr/collection-exists.json")])
+        try await backend(fake).ensureCollection("Patch Wave 1")
+        let body = try #require(try fake.bodies().first)
+        #expect(body.contains("if (Get-CMDeviceCollection -Name 'Patch Wave 1') { [ordered]@{ created = $false } } else {"))
+        #expect(body.contains("New-CMDeviceCollection -Name 'Patch Wave 1' -LimitingCollectionName 'All Systems' -RefreshType Manual"))
+    }
+
+    @Test func addHostSkipsExistingRulesAndMembers() async throws {
+        let fake = try FakeSSH([.on("Add-CMDeviceCollectionDirectMembershipRule", reply: "configmgr/member-added.json")])
+        try await backend(fake).addHost("hv01", toCollection: "Patch Wave 1")
+        let body = try #require(try fake.bodies().first)
+        #expect(body.contains("$d = PF-Device 'hv01'"))
+        #expect(body.contains("if (-not $rule -and -not $member) { Add-CMDeviceCollectionDirectMembershipRule -CollectionId $c.CollectionID -ResourceId $d.ResourceID"))
+        #expect(body.contains("Invoke-CMCollectionUpdate -CollectionId $c.CollectionID"))
+    }
+
+    @Test func unknownDevice() async throws {
+        let fake = try FakeSSH([.on("Add-CMDeviceCollectionDirectMembershipRule", reply: "configmgr/error-no-device.json")])
+        let error = await backendError { try await backend(fake).addHost("hv77", toCollection: "w") }
+        #expect(error == BackendError(.notFound, "ConfigMgr has no device named 'hv77'"))
+    }
+
+    @Test func refreshPolicyNotifiesAndTriggersSchedules() async throws {
+        let fake = try FakeSSH([
+            .on("Invoke-CMClientNotification", reply: "configmgr/notified.json"),
+            .on("PF-Trigger $id", reply: "configmgr/triggered.json"),
+        ])
+        try await backend(fake).refreshPolicy(host: "hv01")
+        let calls = try fake.calls()
+        #expect(calls[0].body.contains("Invoke-CMClientNotification -Device $d -ActionType ClientNotificationRequestMachinePolicyNow"))
+        #expect(calls[0].body.contains("-ActionType ClientNotificationSUMDeplEvalNow"))
+        #expect(calls[1].body.contains("@('{00000000-0000-0000-0000-000000000021}','{00000000-0000-0000-0000-000000000022}')"))
+        #expect(calls[1].script.contains("$pfCim = @{ CimSession = (New-CimSession -ComputerName 'hv01') }"))
+    }
+
+    @Test func triggerInstallScansEvaluatesAndInstallsOnlyTheDeployedIds() async throws {
+        let fake = try FakeSSH([.on("InstallUpdates", reply: "configmgr/install-started.json")])
+        try await backend(fake).triggerInstall(host: "hv01", updateIds: [Self.kb1, Self.kb2])
+        let body = try #require(try fake.bodies().first)
+        #expect(body.contains("PF-Trigger '{00000000-0000-0000-0000-000000000113}'"))
+        #expect(body.contains("PF-Trigger '{00000000-0000-0000-0000-000000000108}'"))
+        #expect(body.contains("$ids = @('5031364','8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c')"))
+        #expect(body.contains("@(0, 1, 13, 21) -contains [int]$_.EvaluationState"))
+        #expect(body.contains("-ClassName CCM_SoftwareUpdatesManager -MethodName InstallUpdates -Arguments @{ CCMUpdates = [ciminstance[]]$todo }"))
+    }
+
+    @Test func installFailure() async throws {
+        let fake = try FakeSSH([.on("InstallUpdates", reply: "configmgr/install-failed.json")])
+        let error = await backendError { try await backend(fake).triggerInstall(host: "hv01", updateIds: [Self.kb1]) }
+        #expect(error?.code == .installFailed)
+    }
+
+    @Test(arguments: [
+        ("configmgr/compliance-installing.json", [String](), [kb1, kb2], false),
+        ("configmgr/compliance-pending-reboot.json", [kb1, kb2], [], true),
+        ("configmgr/compliance-installed.json", [kb1, kb2], [], false),
+        ("configmgr/compliance-unknown.json", [], [kb1, kb2], false),
+    ])
+    func complianceOfExactlyTheDeployedUpdates(reply: String, installed: [String], pending: [String], reboot: Bool) async throws {
+        let fake = try FakeSSH([.on("CCM_UpdateStatus", reply: reply)])
+        let report = try await backend(fake).compliance(host: "hv01", updateIds: [Self.kb1, Self.kb2])
+        #expect(report == ComplianceReport(installed: installed, pending: pending, failed: [], pendingReboot: reboot))
+    }
+
+    @Test func errorsCarryTheClientsCodeInHex() async throws {
+        let fake = try FakeSSH([.on("CCM_UpdateStatus", reply: "configmgr/compliance-error.json")])
+        let report = try await backend(fake).compliance(host: "hv01", updateIds: [Self.kb1, Self.kb2])
+        #expect(report.failed == [UpdateFailure(updateId: Self.kb1, code: "0x800705B4",
+                                                message: "2023-11 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5031364): EvaluationState 13 (error)")])
+        #expect(report.installed == [Self.kb2] && report.pendingReboot)  // 9: pending hard reboot
+    }
+
+    @Test func updatesNotDeployedNeverWidenTheReport() async throws {
+        let fake = try FakeSSH([.on("CCM_UpdateStatus", reply: "configmgr/compliance-extra.json")])
+        let report = try await backend(fake).compliance(host: "hv01", updateIds: [Self.kb1])
+        #expect(report == ComplianceReport(installed: [], pending: [Self.kb1], failed: [], pendingReboot: false))
+    }
+
+    @Test func pendingRebootAndObservedReboot() async throws {
+        let fake = try FakeSSH([
+            .on("Restart-Computer", reply: "configmgr/rebooted.json"),
+            .on("PF-Reboot", reply: "configmgr/reboot-pending.json"),
+        ])
+        #expect(try await backend(fake).pendingReboot(host: "hv01"))
+        try await backend(fake).reboot(host: "hv01")
+        let body = try #require(try fake.bodies().last)
+        #expect(body.contains("if (-not ($r.rebootPending -or $r.hardRebootPending)) { [ordered]@{ rebooted = $false"))
+        #expect(body.contains("Restart-Computer -ComputerName 'hv01' -Force"))
+    }
+
+    @Test func clientUnreachableOverWinRM() async throws {
+        let fake = try FakeSSH([.on("PF-Reboot", reply: "configmgr/error-winrm.json")])
+        let error = await backendError { _ = try await backend(fake).pendingReboot(host: "hv01") }
+        #expect(error?.code == .unreachable)
+        #expect(error?.message.hasPrefix("WinRM cannot complete the operation.") == true)
+    }
+
+    @Test func directSSHRunsOnTheHostWithLocalCIM() async throws {
+        let fake = try FakeSSH([
+            FakeSSH.Rule(match: ["Restart-Computer"], host: "hv01", reply: "configmgr/rebooted.json"),
+            FakeSSH.Rule(match: ["shutdown.exe /r /t 15"], host: "hv01", reply: "configmgr/rebooted.json"),
+        ])
+        var template = SSHTarget.test("")
+        template.user = "svc-host"
+        try await backend(fake, access: .directSSH(template)).reboot(host: "hv01")
+        let call = try #require(try fake.calls().first)
+        #expect(call.host == "hv01")
+        #expect(call.script.contains("$pfCim = @{}"))
+        #expect(call.body.contains("& shutdown.exe /r /t 15"))
+        #expect(!call.body.contains("Restart-Computer"))
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import PatchFleetCore
+import Testing
+@testable import PatchFleetBackends
+
+@Suite("Failover Clustering backend")
+struct FailoverClusterBackendTests {
+    func backend(_ fake: FakeSSH, failback: ClusterFailback = .noFailback) -> FailoverClusterBackend {
+        FailoverClusterBackend(runner: fake.runner(), clusters: ["CL44"], failback: failback, polling: .fast)
+    }
+
+    @Test func nodesMapStateAndDrainStatus() async throws {
+        let fake = try FakeSSH([.on("Get-ClusterNode -Cluster $c | ForEach-Object { PF-Node $_ $c }", reply: "cluster/nodes.json")])
+        let hosts = try await backend(fake).listHosts(cluster: nil)
+        #expect(hosts.map(\.status) == [.up, .maintenance, .down])
+        #expect(hosts[0].memoryMB == 262_144 && hosts[0].cluster == "CL44")
+        #expect(try fake.calls().first?.script.contains("$pfClusters = @('CL44')") == true)
+    }
+
+    @Test func numericClusterEnums() async throws {
+        let fake = try FakeSSH([.on("Get-ClusterNode", reply: "cluster/nodes-numeric.json")])
+        let hosts = try await backend(fake).listHosts(cluster: "CL44")
+        #expect(hosts.map(\.status) == [.draining, .up, .rebooting])  // Paused+InProgress, Up, Joining
+    }
+
+    @Test func unknownClusterIsNotFound() async throws {
+        let fake = try FakeSSH([])
+        let error = await backendError { _ = try await backend(fake).listHosts(cluster: "CL99") }
+        #expect(error?.code == .notFound)
+    }
+
+    @Test func vmsFromClusterGroupsAndLocalVMs() async throws {
+        let fake = try FakeSSH([.on("PF-VMs 'hv01' ''", reply: "cluster/vms-hv01.json")])
+        let vms = try await backend(fake).listVMs(host: "hv01")
+        #expect(vms.map(\.power) == [.running, .running, .stopped, .saved])  // VMState 6 = Saved
+        #expect(vms.map(\.highlyAvailable) == [true, false, true, true])
+        #expect(vms[0].memoryMB == 8192 && vms[2].memoryMB == 4096)
+        let script = try #require(try fake.calls().first?.script)
+        #expect(script.contains("[string]$_.GroupType -eq 'VirtualMachine'"))
+        #expect(script.contains("Get-VM -ComputerName $n.Name | Where-Object { -not $_.IsClustered"))
+    }
+
+    @Test func drainWaitsForDrainStatus() async throws {
+        let fake = try FakeSSH([
+            .on("$f = PF-FindNode 'hv01'\nPF-Node", replies: ["cluster/node-hv01-up.json", "cluster/node-hv01-draining.json", "cluster/node-hv01-drained.json"]),
+            .on("Suspend-ClusterNode", reply: "cluster/node-hv01-draining.json"),
+        ])
+        try await backend(fake).enterMaintenance(host: "hv01", migrateRunningVMs: true)
+        let bodies = try fake.bodies()
+        #expect(bodies[1].contains("Suspend-ClusterNode -Cluster $f.cluster -Name $f.node.Name -Drain"))
+        #expect(bodies.count == 4)
+    }
+
+    @Test func failedDrain() async throws {
+        let fake = try FakeSSH([
+            .on("$f = PF-FindNode 'hv01'\nPF-Node", replies: ["cluster/node-hv01-up.json", "cluster/node-hv01-drain-failed.json"]),
+            .on("Suspend-ClusterNode", reply: "cluster/node-hv01-draining.json"),
+        ])
+        let error = await backendError { try await backend(fake).enterMaintenance(host: "hv01", migrateRunningVMs: true) }
+        #expect(error?.code == .migrationFailed)
+        #expect(error?.message.contains("DrainStatus Failed") == true)
+    }
+
+    @Test func pauseOnlyWhileVMsRun() async throws {
+        let fake = try FakeSSH([
+            .on("$f = PF-FindNode 'hv01'\nPF-Node", reply: "cluster/node-hv01-up.json"),
+            .on("PF-VMs 'hv01'", reply: "cluster/vms-hv01.json"),
+            .on("Suspend-ClusterNode", reply: "cluster/node-hv01-paused.json"),
+        ])
+        try await backend(fake).enterMaintenance(host: "hv01", migrateRunningVMs: false)
+        let suspend = try #require(try fake.bodies().last)
+        #expect(suspend.contains("Suspend-ClusterNode -Cluster $f.cluster -Name $f.node.Name | Out-Null"))
+    }
+
+    @Test func alreadyDrainedDoesNothing() async throws {
+        let fake = try FakeSSH([.on("PF-FindNode 'hv01'", reply: "cluster/node-hv01-drained.json")])
+        try await backend(fake).enterMaintenance(host: "hv01", migrateRunningVMs: true)
+        #expect(try fake.calls().count == 1)
+    }
+
+    @Test func resumeWithChosenFailback() async throws {
+        let fake = try FakeSSH([
+            .on("$f = PF-FindNode 'hv01'\nPF-Node", reply: "cluster/node-hv01-drained.json"),
+            .on("Resume-ClusterNode", reply: "cluster/node-hv01-up.json"),
+        ])
+        try await backend(fake, failback: .immediate).exitMaintenance(host: "hv01")
+        #expect(try fake.bodies().last?.contains("Resume-ClusterNode -Cluster $f.cluster -Name $f.node.Name -Failback Immediate") == true)
+    }
+
+    @Test func liveAndQuickMigration() async throws {
+        let fake = try FakeSSH([
+            .on("PF-VMs '' 'web01'", reply: "cluster/vm-web01-hv01.json"),
+            .on("Move-ClusterVirtualMachineRole", stdout: #"{"ok":true,"result":null}"#),
+        ])
+        try await backend(fake).liveMigrate(vm: "web01", to: "hv02")
+        try await backend(fake).quickMigrate(vm: "web01", to: "hv02")
+        let bodies = try fake.bodies()
+        #expect(bodies[1].contains("Move-ClusterVirtualMachineRole -Cluster 'CL44' -Name 'web01' -Node 'hv02' -MigrationType Live"))
+        #expect(bodies[3].contains("-MigrationType Quick"))
+    }
+
+    @Test func migrationErrorKeepsTheClusterMessage() async throws {
+        let fake = try FakeSSH([
+            .on("PF-VMs '' 'web01'", reply: "cluster/vm-web01-hv01.json"),
+            .on("Move-ClusterVirtualMachineRole", reply: "cluster/error-migration.json"),
+        ])
+        let error = await backendError { try await backend(fake).liveMigrate(vm: "web01", to: "hv02") }
+        #expect(error?.code == .migrationFailed)
+        #expect(error?.message.contains("Live migration of 'Virtual Machine web01' failed.") == true)
+    }
+
+    @Test func nonClusteredVMCannotMigrate() async throws {
+        let fake = try FakeSSH([.on("PF-VMs '' 'lab01'", reply: "cluster/vm-lab01-hv01.json")])
+        let error = await backendError { try await backend(fake).liveMigrate(vm: "lab01", to: "hv02") }
+        #expect(error?.code == .invalidState)
+    }
+
+    @Test func stoppedVMMovesItsGroup() async throws {
+        let fake = try FakeSSH([
+            .on("PF-VMs '' 'old01'", reply: "cluster/vm-old01-hv01.json"),
+            .on("Move-ClusterGroup", stdout: #"{"ok":true,"result":null}"#),
+        ])
+        try await backend(fake).moveVM(vm: "old01", to: "hv02")
+        #expect(try fake.bodies().last?.contains("Move-ClusterGroup -Cluster 'CL44' -Name 'old01' -Node 'hv02'") == true)
+    }
+
+    @Test func powerThroughHyperVAndTheCluster() async throws {
+        let fake = try FakeSSH([
+            .on("PF-VMs '' 'old01'", reply: "cluster/vm-old01-hv01.json"),
+            .on("Start-ClusterGroup", stdout: #"{"ok":true,"result":null}"#),
+        ])
+        try await backend(fake).start(vm: "old01")
+        try await backend(fake).shutDown(vm: "old01")  // already off
+        try await backend(fake).saveState(vm: "old01")  // nothing in memory
+        let bodies = try fake.bodies()
+        #expect(bodies.count == 4)
+        #expect(bodies[1].contains("Start-ClusterGroup -Cluster 'CL44' -Name 'old01'"))
+    }
+}
+
+extension FakeSSH.Rule {
+    static func on(_ match: String..., stdout: String) -> Self { Self(match: match, stdout: stdout) }
+}

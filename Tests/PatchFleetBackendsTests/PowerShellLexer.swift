@@ -1,0 +1,60 @@
+/// A minimal PowerShell lexer for the injection tests: splits a script into
+/// its code skeleton (every single-quoted literal replaced by `'?'`) and the
+/// literals' values. If a hostile name leaves the skeleton unchanged, it
+/// stayed data: PowerShell expands nothing inside single quotes.
+///
+/// It follows PowerShell's tokenizer on the points that matter here: the four
+/// single-quote characters (' ‘ ’ ‚ ‛) open and close verbatim strings and
+/// any two in a row stand for one; double-quoted strings (with backtick
+/// escapes and "" ) and # comments are skipped so quotes inside them are
+/// not mistaken for literals.
+enum PowerShellLexer {
+    static let singleQuotes: Set<Character> = ["'", "\u{2018}", "\u{2019}", "\u{201A}", "\u{201B}"]
+    static let doubleQuotes: Set<Character> = ["\"", "\u{201C}", "\u{201D}", "\u{201E}"]
+
+    static func split(_ script: String) -> (skeleton: String, literals: [String]) {
+        let chars = Array(script.unicodeScalars.map(Character.init))
+        var skeleton = "", literals: [String] = []
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if singleQuotes.contains(c) {
+                var value = ""
+                i += 1
+                while i < chars.count {
+                    if singleQuotes.contains(chars[i]) {
+                        if i + 1 < chars.count && singleQuotes.contains(chars[i + 1]) {
+                            value.append(chars[i + 1])
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    value.append(chars[i])
+                    i += 1
+                }
+                i += 1
+                literals.append(value)
+                skeleton += "'?'"
+            } else if doubleQuotes.contains(c) {
+                skeleton.append(c)
+                i += 1
+                while i < chars.count {
+                    if chars[i] == "`" { skeleton.append(chars[i]); i += 1 }
+                    else if doubleQuotes.contains(chars[i]) {
+                        if i + 1 < chars.count && doubleQuotes.contains(chars[i + 1]) { skeleton += "\"\""; i += 2; continue }
+                        break
+                    }
+                    if i < chars.count { skeleton.append(chars[i]); i += 1 }
+                }
+                if i < chars.count { skeleton.append(chars[i]); i += 1 }
+            } else if c == "#" {
+                while i < chars.count && chars[i] != "\n" { skeleton.append(chars[i]); i += 1 }
+            } else {
+                skeleton.append(c)
+                i += 1
+            }
+        }
+        return (skeleton, literals)
+    }
+}
