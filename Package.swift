@@ -110,12 +110,15 @@ let package = Package(
         .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore"]),
         .testTarget(
             name: "PatchFleetWorkerTests",
-            dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP"]
+            dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP",
+                           "PatchFleetTestSupport"]
         ),
+        // Helpers shared by the tests that run real processes.
+        .target(name: "PatchFleetTestSupport", path: "Tests/Support"),
         .testTarget(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",
-                           "PatchFleetWire", "PatchFleetCore", "AMQP"]
+                           "PatchFleetWire", "PatchFleetCore", "AMQP", "PatchFleetTestSupport"]
         ),
         .testTarget(
             name: "PatchFleetBackendsTests",

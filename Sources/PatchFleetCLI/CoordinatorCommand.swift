@@ -48,8 +48,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         let sagaStore: SQLiteSagaStore
         do { sagaStore = try SQLiteSagaStore(path: store) } catch { throw ValidationError("cannot open the store \(store): \(error)") }
-        // The saga clock: wall time sped up like the lab's, anchored to now.
-        let clock = ScaledWallClock(start: Instant(secondsSinceEpoch: Date().timeIntervalSince1970), timeScale: timeScale)
+        // The saga clock: wall time, sped up like the lab's, continuing across restarts.
+        let clock = try AnchoredClock.load(path: store + ".clock", timeScale: timeScale)
         let now: @Sendable () -> Instant = { clock.now() }
         let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
         let backend = try await LabClient.connect(connection: connection, requestQueue: labQueue)
