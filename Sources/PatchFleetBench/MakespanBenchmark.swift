@@ -34,10 +34,14 @@ struct MakespanBenchmark: ParsableCommand {
             let m = makespan / bound
             worstM = max(worstM, m)
             neverSlower = neverSlower && makespan <= naiveMakespan
-            print(String(format: "%-20@ %6d %8d %2d %2d %10@ %10@ %10@ %12.3f %9.2f %11d",
-                         shape.name as NSString, lab.inventory.hosts.count, shape.clusters, shape.maxUnavailable,
-                         shape.maxParallelClusters, hm(makespan) as NSString, hm(bound) as NSString,
-                         hm(naiveMakespan) as NSString, m, naiveMakespan / makespan, violations))
+            let columns = [
+                shape.name.padding(toLength: 20, withPad: " ", startingAt: 0),
+                String(format: "%6d %8d %2d %2d", lab.inventory.hosts.count, shape.clusters, shape.maxUnavailable,
+                       shape.maxParallelClusters),
+                hm(makespan).leftPadded(10), hm(bound).leftPadded(10), hm(naiveMakespan).leftPadded(10),
+                String(format: "%12.3f %9.2f %11d", m, naiveMakespan / makespan, violations),
+            ]
+            print(columns.joined(separator: " "))
         }
         print("")
         print("never slower than the naive plan: \(neverSlower ? "yes" : "NO")")
@@ -185,5 +189,11 @@ struct SplitMix {
     }
     mutating func next(in range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(nextRaw() % UInt64(range.count))
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
