@@ -100,14 +100,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "PatchFleetTestSupport"]),
         .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
         .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
         .testTarget(
             name: "PatchFleetStoreTests",
             dependencies: ["PatchFleetStore", "PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore"]),
+        .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport"]),
         .testTarget(
             name: "PatchFleetWorkerTests",
             dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP",

@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import PatchFleetTestSupport
 import Testing
 
 /// amqps:// against a broker with a TLS listener, using a throwaway CA made

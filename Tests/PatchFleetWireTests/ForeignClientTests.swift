@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import PatchFleetCore
 import PatchFleetWire
+import PatchFleetTestSupport
 import Testing
 
 /// A job submitted by something that is not Swift, exactly as

@@ -19,13 +19,16 @@ public func eventuallyTrue(within seconds: Double, _ condition: () -> Bool) asyn
     return condition()
 }
 
-/// A child process started with posix_spawn (Foundation's Process can miss
-/// a child's exit on Linux), its output in a file.
+/// A child process started with posix_spawnp (Foundation's Process can miss
+/// a child's exit on Linux and hang), stdin from /dev/null, stdout and stderr
+/// into a log file.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let logPath: String
 
-    public init(_ path: String, _ arguments: [String], log: String) throws {
+    /// `path` is looked up on PATH when it has no slash; `environment` adds to
+    /// (or overrides) this process's environment.
+    public init(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(log)-\(UUID().uuidString.prefix(6)).log").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -33,12 +36,13 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let env = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + env).forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
-        guard rc == 0 else { throw CocoaError(.executableLoad) }
+        let rc = posix_spawnp(&pid, path, &actions, nil, argv, env)
+        guard rc == 0 else { throw CommandFailed(description: "cannot run \(path): errno \(rc)") }
         self.pid = pid
     }
 
@@ -52,4 +56,21 @@ public final class ChildProcess: Sendable {
     }
 
     public func output() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Runs a command to completion; returns its output, or throws with it if
+/// the command failed.
+public func runCommand(_ argv: [String], environment: [String: String] = [:]) throws -> String {
+    let child = try ChildProcess(argv[0], Array(argv.dropFirst()), log: "cmd", environment: environment)
+    let status = child.wait()
+    let output = child.output()
+    unlink(child.logPath)
+    guard status == 0 else {
+        throw CommandFailed(description: "\(argv.joined(separator: " ")) failed (\(status)): \(output)")
+    }
+    return output
 }
