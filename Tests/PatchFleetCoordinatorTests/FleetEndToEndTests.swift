@@ -6,12 +6,14 @@ import PatchFleetLab
 import PatchFleetSimulator
 import PatchFleetStore
 import PatchFleetWire
+import PatchFleetTestSupport
 import PatchFleetWorker
 import Testing
 
-/// The fleet end to end over the real broker: coordinator (SQLite store),
-/// the lab, and a worker per role, patching the example datacenter from
-/// docs/examples. The job goes in as a wire message on the control
+/// The fleet end to end over the real broker: a coordinator process (SQLite
+/// store) and three worker processes (one per role), patching the example
+/// datacenter from docs/examples served by the lab (in this process, so the
+/// test reads its history directly). The job goes in as a wire message on the control
 /// exchange; its end is read from the events exchange; the invariants are
 /// checked from the lab's history.
 @Suite("Fleet end to end", .serialized, .timeLimit(.minutes(3)))
@@ -29,7 +31,6 @@ struct FleetEndToEndTests {
         let labQueue = "\(fleet.prefix).lab"
         let timeScale = 2_000.0  // an hour in 1.8 s
         let clock = ScaledWallClock(start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: timeScale)
-        let now: @Sendable () -> Instant = { clock.now() }
 
         let admin = try await AMQPConnection.connect(url: Self.url)
         try await admin.declare(fleet.topology)
@@ -42,25 +43,17 @@ struct FleetEndToEndTests {
         let datacenter = SimulatedDatacenter(configuration: lab, clock: clock)
         let labTask = Task { try await LabServer(datacenter: datacenter, connection: admin, queue: labQueue).run() }
 
+        let binary = patchfleetExecutable()
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the patchfleet executable first (swift build)")
         let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteSagaStore(path: storeDirectory.appendingPathComponent("coordinator.sqlite").path)
-        let coordinatorConnection = try await AMQPConnection.connect(url: Self.url)
-        let coordinatorLab = try await LabClient.connect(connection: coordinatorConnection, requestQueue: labQueue)
-        let engine = CoordinatorEngine(store: store, topology: fleet, virtualization: coordinatorLab, updates: coordinatorLab,
-                                       updateLists: lab.inventory.updateLists, now: now)
-        let coordinator = CoordinatorService(engine: engine, connection: coordinatorConnection, store: store,
-                                             topology: fleet, now: now, tickInterval: .milliseconds(100))
-        let coordinatorTask = Task { try await coordinator.run() }
-
-        var workers: [(WorkerService, Task<Void, Error>, AMQPConnection)] = []
-        for role in Role.allCases {
-            let connection = try await AMQPConnection.connect(url: Self.url)
-            let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
-            let worker = WorkerService(connection: connection, topology: fleet, roles: [role], concurrency: 4,
-                                       executor: CommandExecutor(virtualization: client, updates: client,
-                                                                 timing: .wallClock(timeScale: timeScale, pollSeconds: 30)))
-            workers.append((worker, Task { try await worker.run() }, connection))
+        let storePath = storeDirectory.appendingPathComponent("coordinator.sqlite").path
+        let common = ["--time-scale", String(timeScale), "--prefix", fleet.prefix, "--lab-queue", labQueue, "--url", Self.url]
+        let coordinator = try ChildProcess(binary, ["coordinator", "--store", storePath, "--catalog",
+                                                    Self.examples.appendingPathComponent("inventory.yaml").path] + common,
+                                           log: "e2e-coordinator")
+        let workers = try Role.allCases.map { role in
+            try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common, log: "e2e-worker-\(role.rawValue)")
         }
 
         // Submit as any system would: a job.submit message on the control exchange.
@@ -83,6 +76,7 @@ struct FleetEndToEndTests {
 
         let finished = try #require(final)
         #expect(finished.jobId == job.id)
+        let store = try SQLiteSagaStore(path: storePath)
         let record = try #require(try await store.job(id: job.id))
         let report = try #require(record.report)
         #expect(report.isComplete)
@@ -96,19 +90,16 @@ struct FleetEndToEndTests {
                                                                      final: datacenter.inventory, report: report)
         #expect(violations.isEmpty, "\(violations)")
 
-        for (worker, task, _) in workers {
-            await worker.shutdown()
-            try await task.value
+        // Every process stops cleanly on SIGTERM.
+        for process in workers + [coordinator] {
+            process.kill(SIGTERM)
+            #expect(process.wait() == 0, "\(process.output())")
         }
-        await coordinator.shutdown()
-        try await coordinatorTask.value
         labTask.cancel()
         _ = try? await labTask.value
         for queue in fleet.queues { _ = try? await admin.deleteQueue(queue.name) }
         for exchange in fleet.exchanges { try? await admin.deleteExchange(exchange.name) }
         _ = try? await admin.deleteQueue(labQueue)
-        for (_, _, connection) in workers { await connection.close() }
-        await coordinatorConnection.close()
         await admin.close()
         try? FileManager.default.removeItem(at: storeDirectory)
     }
