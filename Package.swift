@@ -95,7 +95,7 @@ let package = Package(
             name: "PatchFleetCLI",
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
-                "PatchFleetCoordinator", "PatchFleetStore",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import PatchFleetBackends
 import PatchFleetCore
 import PatchFleetLab
 import PatchFleetWire
@@ -20,15 +21,23 @@ struct WorkerCommand: AsyncParsableCommand {
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable {
+        /// The lab (simulated datacenter) over AMQP.
         case simulated
+        /// The real backends named in --backend-config for --datacenter
+        /// (VMM or Failover Clustering, plus ConfigMgr, over PowerShell/SSH).
+        case config
     }
 
     @Option(help: "Comma-separated roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
     var roles = Role.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Tasks carried out at once, per role.")
     var concurrency = 4
-    @Option(help: "Backend: simulated (the lab). The real VMM/ConfigMgr backends are not wired to the CLI yet.")
+    @Option(help: "Backend: simulated (the lab) or config (the real backends of --backend-config).")
     var backend: Backend = .simulated
+    @Option(help: "With --backend config: the backend configuration file (see docs/backends.md).")
+    var backendConfig: String?
+    @Option(help: "With --backend config: which datacenter of the configuration this worker serves.")
+    var datacenter: String?
     @Option(help: "Simulated seconds per wall-clock second; must match the lab's.")
     var timeScale: Double = 60
     @Option(help: "The lab's request queue.")
@@ -51,15 +60,34 @@ struct WorkerCommand: AsyncParsableCommand {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be >= 1 (got \(concurrency))") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
         guard !(try parsedRoles()).isEmpty else { throw ValidationError("--roles names no role") }
+        if backend == .config, backendConfig == nil || datacenter == nil {
+            throw ValidationError("--backend config needs --backend-config FILE and --datacenter NAME")
+        }
     }
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.worker")
         let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
-        let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
-        let executor = CommandExecutor(virtualization: client, updates: client,
+        let executor: CommandExecutor
+        switch backend {
+        case .simulated:
+            let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+            executor = CommandExecutor(virtualization: client, updates: client,
                                        timing: .wallClock(timeScale: timeScale, pollSeconds: 30))
+        case .config:
+            let configuration: BackendConfiguration
+            do { configuration = try BackendConfiguration.load(contentsOf: URL(fileURLWithPath: backendConfig!)) } catch {
+                throw ValidationError("cannot load the backend configuration \(backendConfig!): \(error)")
+            }
+            let backends: BackendSet
+            do { backends = try BackendFactory.make(configuration, datacenter: datacenter!, logger: logger) } catch {
+                throw ValidationError("\(error.message)")
+            }
+            logger.notice("worker backends: \(backends.label) for datacenter \(datacenter!)")
+            executor = CommandExecutor(virtualization: backends.virtualization, updates: backends.updates,
+                                       timing: .wallClock(timeScale: 1, pollSeconds: 30))
+        }
         let worker = WorkerService(connection: connection, topology: FleetTopology(prefix: prefix), roles: try parsedRoles(),
                                    concurrency: concurrency, executor: executor, logger: logger)
         let stop = SignalWaiter(signals: [SIGINT, SIGTERM])
