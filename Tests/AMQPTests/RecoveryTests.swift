@@ -7,7 +7,7 @@ import Testing
 struct RecoveryTests {
     static let broker = DisposableBroker(name: "amqp-recovery-test", port: 5692)
 
-    init() throws { try Self.broker.run("start") }
+    init() async throws { try await Self.broker.run("start") }
 
     @Test func brokerRestartMidStreamLosesNoConfirmedMessage() async throws {
         let broker = Self.broker
@@ -46,8 +46,8 @@ struct RecoveryTests {
             }
         }
         #expect(await eventually(within: 30) { await confirmed.count >= 500 })
-        try broker.run("stop")
-        try broker.run("start")
+        try await broker.run("stop")
+        try await broker.run("start")
         await writer.value
         #expect(await failed.count == 0)  // .republish: every publish eventually confirmed
         #expect(await confirmed.count == total)
@@ -71,7 +71,7 @@ struct RecoveryTests {
         let events = conn.events()
         let queue = TestBroker.uniqueName("heartbeat")
         try await conn.declare(QueueSpec(queue, durable: false, exclusive: false, autoDelete: false))
-        try broker.run("pause")
+        try await broker.run("pause")
         let frozenAt = Date()
         var detectedAfter: Double?
         var sawReconnect = false
@@ -81,7 +81,7 @@ struct RecoveryTests {
             case .disconnected(let error):
                 detectedAfter = Date().timeIntervalSince(frozenAt)
                 #expect(error == .heartbeatTimeout)
-                try broker.run("resume")
+                try await broker.run("resume")
                 resumed = true
             case .reconnected:
                 sawReconnect = true
@@ -90,7 +90,7 @@ struct RecoveryTests {
             }
             if sawReconnect { break }
         }
-        if !resumed { try broker.run("resume") }
+        if !resumed { try await broker.run("resume") }
         let detected = try #require(detectedAfter)
         // librabbitmq gives up on a peer silent for two heartbeat intervals; the
         // loop wakes at least every quarter interval, hence the small margin.

@@ -18,10 +18,10 @@ struct TLSTests {
         environment: ["PATCHFLEET_BROKER_TLS_PORT": String(tlsPort), "PATCHFLEET_BROKER_TLS_DIR": certificates.path])
 
     /// Swift Testing makes one suite instance per test: set up once per process.
-    static let setUp: Result<Void, Error> = Result {
+    static let setUp = OnceSetUp {
         let dir = certificates.path
         if !FileManager.default.fileExists(atPath: "\(dir)/server.pem") {
-            _ = try runCommand(["/bin/bash", "-c", """
+            _ = try await runCommand(["/bin/bash", "-c", """
                 set -e; cd '\(dir)'
                 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=PatchFleet test CA' 2>/dev/null
                 openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null
@@ -32,10 +32,10 @@ struct TLSTests {
                 """])
         }
         // Restart so the listener uses this run's certificates.
-        try broker.run("restart")
+        try await broker.run("restart")
     }
 
-    init() throws { try Self.setUp.get() }
+    init() async throws { try await Self.setUp.run() }
 
     @Test func verifiedTLSConnectionCarriesMessages() async throws {
         let url = "amqps://guest:guest@localhost:\(Self.tlsPort)/%2f?cacertfile=\(Self.certificates.path)/ca.pem"
@@ -73,6 +73,25 @@ struct TLSTests {
         } catch let error as AMQPError {
             guard case .tlsConfiguration(let why) = error else { Issue.record("got \(error)"); return }
             #expect(why.contains("/nonexistent/ca.pem"))
+        }
+    }
+}
+
+/// Runs an async set-up once per process and replays its result after.
+actor OnceSetUp {
+    private let body: @Sendable () async throws -> Void
+    private var outcome: Result<Void, Error>?
+
+    init(_ body: @escaping @Sendable () async throws -> Void) { self.body = body }
+
+    func run() async throws {
+        if let outcome { return try outcome.get() }
+        do {
+            try await body()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+            throw error
         }
     }
 }

@@ -36,10 +36,10 @@ struct DisposableBroker {
     var url: String { "amqp://guest:guest@127.0.0.1:\(port)/%2f" }
 
     @discardableResult
-    func run(_ verb: String) throws -> String {
+    func run(_ verb: String) async throws -> String {
         let script = TestBroker.repoRoot.appendingPathComponent("deploy/local/broker.sh").path
         let env = environment.merging(["PATCHFLEET_BROKER_NAME": name, "PATCHFLEET_BROKER_PORT": String(port)]) { $1 }
-        return try runCommand(["/bin/bash", script, verb], environment: env)
+        return try await runCommand(["/bin/bash", script, verb], environment: env)
     }
 }
 

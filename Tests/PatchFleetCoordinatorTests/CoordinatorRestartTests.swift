@@ -73,7 +73,7 @@ struct CoordinatorRestartTests {
             if hostsDone == 3 && !killed {
                 killed = true
                 first.kill(SIGKILL)
-                #expect(first.wait() == 128 + SIGKILL)
+                #expect(await first.exitStatus() == 128 + SIGKILL)
                 second = try ChildProcess(binary, arguments, log: "coordinator-b")
             }
         }
@@ -94,7 +94,7 @@ struct CoordinatorRestartTests {
         #expect(violations.isEmpty, "\(violations)")
 
         second?.kill(SIGTERM)
-        #expect(second?.wait() == 0, "coordinator B's log: \(second?.output() ?? "")")
+        #expect(await second?.exitStatus() == 0, "coordinator B's log: \(second?.output() ?? "")")
         for (worker, task) in workers {
             await worker.shutdown()
             try await task.value

@@ -93,7 +93,7 @@ struct FleetEndToEndTests {
         // Every process stops cleanly on SIGTERM.
         for process in workers + [coordinator] {
             process.kill(SIGTERM)
-            #expect(process.wait() == 0, "\(process.output())")
+            #expect(await process.exitStatus() == 0, "\(process.output())")
         }
         labTask.cancel()
         _ = try? await labTask.value

@@ -8,20 +8,25 @@ import PatchFleetCore
 /// every invariant checked after every run.
 @Suite struct SimulationSuiteTests {
     @Test(arguments: 0..<SimulationSuite.chunkCount)
-    func seededScenariosKeepEveryInvariant(chunk: Int) {
+    func seededScenariosKeepEveryInvariant(chunk: Int) async {
         let seeds = SimulationSuite.seeds(chunk: chunk)
-        var failing: [UInt64] = []
-        for seed in seeds {
-            let (run, violations) = SimulationSuite.run(seed: seed)
-            if !violations.isEmpty {
-                failing.append(seed)
-                Issue.record(Comment(rawValue: SimulationSuite.describeFailure(seed: seed, run: run, violations: violations)))
+        // Seconds of CPU-bound work: on a thread of its own, so the tests that
+        // wait on I/O keep getting the cooperative pool's few threads.
+        let results = await offCooperativePool { () -> [(seed: UInt64, broken: Bool, text: String)] in
+            var results: [(seed: UInt64, broken: Bool, text: String)] = []
+            for seed in seeds {
+                let (run, violations) = SimulationSuite.run(seed: seed)
+                if !violations.isEmpty || SimulationSuite.replaySeed != nil {
+                    results.append((seed, !violations.isEmpty,
+                                    SimulationSuite.describeFailure(seed: seed, run: run, violations: violations)))
+                }
             }
-            if SimulationSuite.replaySeed != nil {
-                print(SimulationSuite.describeFailure(seed: seed, run: run, violations: violations))
-            }
+            return results
         }
-        #expect(failing.isEmpty, "failing seeds: \(failing)")
+        if SimulationSuite.replaySeed != nil { results.forEach { print($0.text) } }
+        let failing = results.filter(\.broken)
+        for failure in failing { Issue.record(Comment(rawValue: failure.text)) }
+        #expect(failing.isEmpty, "failing seeds: \(failing.map(\.seed))")
     }
 
     @Test func suiteRunsAtLeastAThousandScenarios() {
@@ -75,10 +80,12 @@ import PatchFleetCore
 
 /// A planted bug must be caught: otherwise the suite proves nothing.
 @Suite struct PlantedBugTests {
-    @Test func brokenSchedulerIgnoringUnavailabilityLimitIsCaught() {
-        let caught = (UInt64(1)...200).filter { seed in
-            SimulationSuite.run(seed: seed, scheduler: IgnoresUnavailabilityLimit()).1
-                .contains { $0.invariant == .clusterUnavailabilityLimit }
+    @Test func brokenSchedulerIgnoringUnavailabilityLimitIsCaught() async {
+        let caught = await offCooperativePool {
+            (UInt64(1)...200).filter { seed in
+                SimulationSuite.run(seed: seed, scheduler: IgnoresUnavailabilityLimit()).1
+                    .contains { $0.invariant == .clusterUnavailabilityLimit }
+            }
         }
         #expect(caught.count >= 10, "the broken scheduler must be caught on many seeds, was on \(caught.count)")
         for seed in caught.prefix(5) {
@@ -86,13 +93,22 @@ import PatchFleetCore
         }
     }
 
-    @Test func brokenSchedulerIgnoringSettleDelayIsCaught() {
-        let caught = (UInt64(1)...200).filter { seed in
-            SimulationSuite.run(seed: seed, scheduler: IgnoresSettleDelay()).1.contains { $0.invariant == .settleDelay }
+    @Test func brokenSchedulerIgnoringSettleDelayIsCaught() async {
+        let caught = await offCooperativePool {
+            (UInt64(1)...200).filter { seed in
+                SimulationSuite.run(seed: seed, scheduler: IgnoresSettleDelay()).1.contains { $0.invariant == .settleDelay }
+            }
         }
         #expect(!caught.isEmpty)
         for seed in caught.prefix(5) {
             #expect(SimulationSuite.run(seed: seed).1.isEmpty)
         }
+    }
+}
+
+/// Runs CPU-bound work on a dedicated thread and awaits its result.
+func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }

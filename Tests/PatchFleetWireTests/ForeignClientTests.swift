@@ -18,7 +18,7 @@ struct ForeignClientTests {
 
     @Test func amqpPublishSubmissionIsDecoded() async throws {
         try await TestBroker.withFleet { fleet, connection in
-            _ = try runCommand([
+            _ = try await runCommand([
                 "amqp-publish", "--url", TestBroker.url,
                 "--exchange", fleet.controlExchange, "--routing-key", "job.submit",
                 "--persistent", "--content-type", "application/json",

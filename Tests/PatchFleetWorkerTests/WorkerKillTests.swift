@@ -39,7 +39,7 @@ struct WorkerKillTests {
         }
         try #require(started, "worker A never started the migration; its log: \(first.output())")
         first.kill(SIGKILL)
-        #expect(first.wait() == 128 + SIGKILL)
+        #expect(await first.exitStatus() == 128 + SIGKILL)
         #expect(!datacenter.history.contains { if case .vmMoved(vm: "db", _, _, _) = $0.change { true } else { false } },
                 "the migration should still have been in flight when the worker died")
 
@@ -60,7 +60,7 @@ struct WorkerKillTests {
         #expect(datacenter.inventory.vm(named: "db")?.host == "H3")
 
         second.kill(SIGTERM)
-        #expect(second.wait() == 0, "worker B's log: \(second.output())")
+        #expect(await second.exitStatus() == 0, "worker B's log: \(second.output())")
         await consumer.cancel()
         serving.cancel()
         _ = try? await serving.value

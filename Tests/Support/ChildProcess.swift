@@ -48,7 +48,16 @@ public final class ChildProcess: Sendable {
 
     public func kill(_ signal: Int32) { Glibc.kill(pid, signal) }
 
-    /// Waits for the exit; returns the exit status, or 128 + the signal.
+    /// Waits for the exit on a thread of its own (never blocking the
+    /// cooperative pool, which has as many threads as cores: a blocked pool
+    /// stalls every other test); returns the exit status, or 128 + the signal.
+    public func exitStatus() async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            Thread { continuation.resume(returning: self.wait()) }.start()
+        }
+    }
+
+    /// Waits for the exit, blocking the calling thread.
     public func wait() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
@@ -63,10 +72,10 @@ public struct CommandFailed: Error, CustomStringConvertible {
 }
 
 /// Runs a command to completion; returns its output, or throws with it if
-/// the command failed.
-public func runCommand(_ argv: [String], environment: [String: String] = [:]) throws -> String {
+/// the command failed. The wait happens off the cooperative pool.
+public func runCommand(_ argv: [String], environment: [String: String] = [:]) async throws -> String {
     let child = try ChildProcess(argv[0], Array(argv.dropFirst()), log: "cmd", environment: environment)
-    let status = child.wait()
+    let status = await child.exitStatus()
     let output = child.output()
     unlink(child.logPath)
     guard status == 0 else {
