@@ -89,6 +89,54 @@ public actor CoordinatorEngine {
         return .rejected(problems)
     }
 
+    // MARK: Job control
+
+    public enum ControlOutcome: Sendable, Equatable {
+        case applied
+        case refused(String)
+    }
+
+    /// Pause, resume or cancel a job: the job's state and every unfinished
+    /// saga change in one step each, with the `job.<id>.<state>` event.
+    /// Pause holds back each host's next step; cancel brings hosts in flight
+    /// back to a safe state and skips the ones not started.
+    public func control(_ request: JobControlRequest) async -> ControlOutcome {
+        let at = now()
+        do {
+            guard let job = try await store.job(id: request.jobId) else {
+                return .refused("there is no job '\(request.jobId)'")
+            }
+            guard !job.state.isTerminal else {
+                return .refused("job '\(request.jobId)' already ended (\(job.state.rawValue))")
+            }
+            let (storeState, eventState, body): (PatchFleetStore.JobState, PatchFleetWire.JobState, EventBody) = switch request.action {
+            case .pause: (.paused, .paused, .pause)
+            case .resume: (.running, .running, .resume)
+            case .cancel: (.cancelling, .cancelling, .cancel)
+            }
+            if job.state == .cancelling && request.action != .cancel {
+                return .refused("job '\(request.jobId)' is being cancelled; it can no longer be \(request.action.rawValue)d")
+            }
+            let event = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
+                jobId: job.id, state: eventState, reason: request.reason))), topology: topology, at: at)
+            try await store.setJobState(jobId: job.id, to: storeState, report: nil, reason: request.reason, at: at, outbox: [event])
+            var transitions: [SagaTransition] = []
+            for saga in try await store.sagas(jobId: job.id) where !saga.state.isDone {
+                let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, body))
+                guard next != saga.state || !commands.isEmpty else { continue }
+                transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
+                                                  outbox: try messages(for: commands, from: saga.state, to: next, causation: nil),
+                                                  at: at))
+            }
+            if !transitions.isEmpty { _ = try await store.apply(transitions) }
+            logger.notice("job \(job.id): \(request.action.rawValue) (\(transitions.count) host saga(s) changed)")
+        } catch {
+            return .refused("cannot \(request.action.rawValue) job '\(request.jobId)': \(error)")
+        }
+        await tick()
+        return .applied
+    }
+
     // MARK: Results
 
     public enum ResultOutcome: Sendable, Equatable {

@@ -113,10 +113,14 @@ public final class CoordinatorService: Sendable {
                 await refuse(delivery, queue: topology.jobsQueue,
                              reason: problems.map(\.description).joined(separator: "; "), jobId: submission.job.id)
             }
-        case .jobControl:
-            // Pause/resume/cancel are accepted on the wire but not acted on yet: say so.
-            await refuse(delivery, queue: topology.jobsQueue, reason: "job control is not implemented by this coordinator yet",
-                         jobId: nil)
+        case .jobControl(let request, _):
+            switch await engine.control(request) {
+            case .applied:
+                await dispatchOutbox()
+                delivery.ack()
+            case .refused(let reason):
+                await refuse(delivery, queue: topology.jobsQueue, reason: reason, jobId: request.jobId)
+            }
         default:
             await refuse(delivery, queue: topology.jobsQueue, reason: "expected a job submission or control message", jobId: nil)
         }

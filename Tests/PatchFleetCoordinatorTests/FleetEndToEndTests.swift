@@ -1,21 +1,17 @@
 import AMQP
 import Foundation
-import PatchFleetCoordinator
 import PatchFleetCore
 import PatchFleetLab
 import PatchFleetSimulator
 import PatchFleetStore
-import PatchFleetWire
 import PatchFleetTestSupport
-import PatchFleetWorker
+import PatchFleetWire
 import Testing
 
 /// The fleet end to end over the real broker: a coordinator process (SQLite
 /// store) and three worker processes (one per role), patching the example
 /// datacenter from docs/examples served by the lab (in this process, so the
-/// test reads its history directly). The job goes in as a wire message on the control
-/// exchange; its end is read from the events exchange; the invariants are
-/// checked from the lab's history.
+/// test reads its history directly).
 @Suite("Fleet end to end", .serialized, .timeLimit(.minutes(3)))
 struct FleetEndToEndTests {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -25,80 +21,148 @@ struct FleetEndToEndTests {
     }
 
     @Test func theExampleJobRunsThroughTheFleetAndKeepsEveryInvariant() async throws {
-        let lab = try LabConfiguration.load(contentsOf: Self.examples.appendingPathComponent("inventory.yaml"))
-        let job = try JobSpecLoader.load(contentsOf: Self.examples.appendingPathComponent("job.yaml"))
-        let fleet = FleetTopology(prefix: "test-e2e-\(UUID().uuidString.prefix(8).lowercased())")
-        let labQueue = "\(fleet.prefix).lab"
-        let timeScale = 2_000.0  // an hour in 1.8 s
-        let clock = ScaledWallClock(start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: timeScale)
-
-        let admin = try await AMQPConnection.connect(url: Self.url)
-        try await admin.declare(fleet.topology)
-        try await admin.declare(LabServer.queueSpec(labQueue))
-        // Follow the job's events on a queue of our own.
-        let eventsQueue = "\(fleet.prefix).test-events"
-        try await admin.declare(QueueSpec(eventsQueue, durable: false, autoDelete: true))
-        try await admin.bind(QueueBinding(queue: eventsQueue, exchange: fleet.eventsExchange, routingKey: "job.#"))
-
-        let datacenter = SimulatedDatacenter(configuration: lab, clock: clock)
-        let labTask = Task { try await LabServer(datacenter: datacenter, connection: admin, queue: labQueue).run() }
-
-        let binary = patchfleetExecutable()
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the patchfleet executable first (swift build)")
-        let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
-        let storePath = storeDirectory.appendingPathComponent("coordinator.sqlite").path
-        let common = ["--time-scale", String(timeScale), "--prefix", fleet.prefix, "--lab-queue", labQueue, "--url", Self.url]
-        let coordinator = try ChildProcess(binary, ["coordinator", "--store", storePath, "--catalog",
-                                                    Self.examples.appendingPathComponent("inventory.yaml").path] + common,
-                                           log: "e2e-coordinator")
-        let workers = try Role.allCases.map { role in
-            try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common, log: "e2e-worker-\(role.rawValue)")
-        }
-
-        // Submit as any system would: a job.submit message on the control exchange.
-        let submission = JobSubmission(job: job, requestedBy: "e2e-test")
-        let publication = fleet.submission(try WireEncoder.encode(submission, messageId: "submit-1"))
-        try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
-                                mandatory: true)
-
-        let events = try await admin.consume(queue: eventsQueue, prefetch: 100)
-        var final: JobStateChange?
-        for try await delivery in events {
-            delivery.ack()
-            guard case .event(let event, _) = try WireDecoder().decode(delivery), case .job(let change) = event.event else { continue }
-            if [.succeeded, .failed, .cancelled].contains(change.state) {
-                final = change
-                break
-            }
-        }
-        await events.cancel()
-
-        let finished = try #require(final)
-        #expect(finished.jobId == job.id)
-        let store = try SQLiteSagaStore(path: storePath)
-        let record = try #require(try await store.job(id: job.id))
-        let report = try #require(record.report)
+        let fleet = try await FleetHarness.start(timeScale: 2_000)
+        try await fleet.submit()
+        let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
+        #expect(finished.jobId == fleet.job.id)
+        let report = try await fleet.report()
         #expect(report.isComplete)
         #expect(report.host("DUB-H2")?.outcome?.kind == .held, "Rule 1")
         #expect(report.host("BRANCH-01")?.outcome?.kind == .held, "standalone host")
         #expect(report.host("TYO-H2")?.outcome?.reason?.contains("0x80070643") == true, "the failing install")
         #expect(report.host("SEA-H2")?.outcome?.kind == .patched)
-        #expect(datacenter.inventory.vm(named: "test-sql")?.host == "SEA-H2", "Rule 2 then Rule 3: moved off and back")
+        #expect(fleet.datacenter.inventory.vm(named: "test-sql")?.host == "SEA-H2", "Rule 2 then Rule 3: moved off and back")
         #expect(finished.state == .failed, "TYO-H2's install failed for good")
-        let violations = InvariantChecker(policy: job.policy).check(initial: lab.inventory, history: datacenter.history,
-                                                                     final: datacenter.inventory, report: report)
-        #expect(violations.isEmpty, "\(violations)")
+        #expect(fleet.violations(report).isEmpty, "\(fleet.violations(report))")
+        try await fleet.stop()
+    }
 
-        // Every process stops cleanly on SIGTERM.
-        for process in workers + [coordinator] {
+    @Test func aJobCancelledMidRunEndsWithEveryHostSafe() async throws {
+        let fleet = try await FleetHarness.start(timeScale: 300)  // slower: the cancel lands mid-run
+        try await fleet.submit()
+        // Once the first host is done, cancel.
+        _ = try #require(try await fleet.nextHostEvent { $0.phase == .done && $0.outcome?.kind == .patched })
+        let cancel = JobControlRequest(jobId: fleet.job.id, action: .cancel, reason: "change window closed")
+        let publication = fleet.topology.control(cancel, try WireEncoder.encode(cancel))
+        try await fleet.admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                      mandatory: true)
+        let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
+        #expect(finished.state == .cancelled)
+        let report = try await fleet.report()
+        #expect(report.isComplete, "every host has an outcome")
+        #expect(report.count(.cancelled) > 0, "hosts not started are cancelled")
+        #expect(report.count(.patched) >= 1)
+        // No host is left in a maintenance PatchFleet started, unless held for a person with the reason.
+        for host in fleet.datacenter.inventory.hosts where host.status == .maintenance {
+            let outcome = report.host(host.name)?.outcome
+            #expect(outcome?.inMaintenance == true && outcome?.reason != nil, "\(host.name) left in maintenance: \(String(describing: outcome))")
+        }
+        #expect(fleet.violations(report).isEmpty, "\(fleet.violations(report))")
+        try await fleet.stop()
+    }
+}
+
+/// The example lab in this process, a coordinator process and a worker
+/// process per role, on a fleet topology of their own.
+struct FleetHarness {
+    let lab: LabConfiguration
+    let job: JobSpec
+    let topology: FleetTopology
+    let labQueue: String
+    let admin: AMQPConnection
+    let datacenter: SimulatedDatacenter
+    let labTask: Task<Void, Error>
+    let processes: [ChildProcess]
+    let storeDirectory: URL
+    let events: AMQPConsumer
+
+    var storePath: String { storeDirectory.appendingPathComponent("coordinator.sqlite").path }
+
+    static func start(timeScale: Double) async throws -> FleetHarness {
+        let examples = FleetEndToEndTests.examples
+        let lab = try LabConfiguration.load(contentsOf: examples.appendingPathComponent("inventory.yaml"))
+        let job = try JobSpecLoader.load(contentsOf: examples.appendingPathComponent("job.yaml"))
+        let topology = FleetTopology(prefix: "test-e2e-\(UUID().uuidString.prefix(8).lowercased())")
+        let labQueue = "\(topology.prefix).lab"
+        let admin = try await AMQPConnection.connect(url: FleetEndToEndTests.url)
+        try await admin.declare(topology.topology)
+        try await admin.declare(LabServer.queueSpec(labQueue))
+        let eventsQueue = "\(topology.prefix).test-events"
+        try await admin.declare(QueueSpec(eventsQueue, durable: false, autoDelete: true))
+        try await admin.bind(QueueBinding(queue: eventsQueue, exchange: topology.eventsExchange, routingKey: "#"))
+        let events = try await admin.consume(queue: eventsQueue, prefetch: 500)
+
+        let datacenter = SimulatedDatacenter(configuration: lab, clock: ScaledWallClock(
+            start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: timeScale))
+        let labTask = Task { try await LabServer(datacenter: datacenter, connection: admin, queue: labQueue).run() }
+
+        let binary = patchfleetExecutable()
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw CommandFailed(description: "build the patchfleet executable first (swift build): no \(binary)")
+        }
+        let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
+        let common = ["--time-scale", String(timeScale), "--prefix", topology.prefix, "--lab-queue", labQueue,
+                      "--url", FleetEndToEndTests.url]
+        var processes = [try ChildProcess(binary, ["coordinator", "--store", storeDirectory.appendingPathComponent("coordinator.sqlite").path,
+                                                   "--catalog", examples.appendingPathComponent("inventory.yaml").path] + common,
+                                          log: "e2e-coordinator")]
+        for role in Role.allCases {
+            processes.append(try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common,
+                                              log: "e2e-worker-\(role.rawValue)"))
+        }
+        return FleetHarness(lab: lab, job: job, topology: topology, labQueue: labQueue, admin: admin, datacenter: datacenter,
+                            labTask: labTask, processes: processes, storeDirectory: storeDirectory, events: events)
+    }
+
+    /// Submits the example job as any system would: on the control exchange.
+    func submit() async throws {
+        let publication = topology.submission(try WireEncoder.encode(JobSubmission(job: job, requestedBy: "e2e-test")))
+        try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                mandatory: true)
+    }
+
+    func nextJobEvent(_ matching: (JobStateChange) -> Bool) async throws -> JobStateChange? {
+        try await nextEvent { if case .job(let change) = $0, matching(change) { change } else { nil } }
+    }
+
+    func nextHostEvent(_ matching: (HostStateChange) -> Bool) async throws -> HostStateChange? {
+        try await nextEvent { if case .host(let change) = $0, matching(change) { change } else { nil } }
+    }
+
+    private func nextEvent<T>(_ pick: (FleetEventBody) -> T?) async throws -> T? {
+        var iterator = events.makeAsyncIterator()
+        while let delivery = try await iterator.next() {
+            delivery.ack()
+            guard case .event(let event, _) = try WireDecoder().decode(delivery) else { continue }
+            if let found = pick(event.event) { return found }
+        }
+        return nil
+    }
+
+    func report() async throws -> JobReport {
+        guard let report = try await SQLiteSagaStore(path: storePath).job(id: job.id)?.report else {
+            throw CommandFailed(description: "the job has no report in the store")
+        }
+        return report
+    }
+
+    func violations(_ report: JobReport) -> [InvariantViolation] {
+        InvariantChecker(policy: job.policy).check(initial: lab.inventory, history: datacenter.history,
+                                                   final: datacenter.inventory, report: report)
+    }
+
+    /// Every process must stop cleanly on SIGTERM; then everything declared is deleted.
+    func stop() async throws {
+        await events.cancel()
+        for process in processes {
             process.kill(SIGTERM)
             #expect(await process.exitStatus() == 0, "\(process.output())")
         }
         labTask.cancel()
         _ = try? await labTask.value
-        for queue in fleet.queues { _ = try? await admin.deleteQueue(queue.name) }
-        for exchange in fleet.exchanges { try? await admin.deleteExchange(exchange.name) }
+        for queue in topology.queues { _ = try? await admin.deleteQueue(queue.name) }
+        for exchange in topology.exchanges { try? await admin.deleteExchange(exchange.name) }
         _ = try? await admin.deleteQueue(labQueue)
         await admin.close()
         try? FileManager.default.removeItem(at: storeDirectory)

@@ -69,6 +69,7 @@ public final class ChildProcess: Sendable {
 
 public struct CommandFailed: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs a command to completion; returns its output, or throws with it if
