@@ -28,6 +28,8 @@ struct FakeSSH {
         var env: [String: String?]
         var askpassOutput: String?
         var rule: Int?
+        /// The fake's process id, to check that a killed call's process is gone.
+        var pid: Int32?
     }
 
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

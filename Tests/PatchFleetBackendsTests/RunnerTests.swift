@@ -107,13 +107,13 @@ struct RunnerTests {
 
     @Test func timeoutKillsTheProcessGroup() async throws {
         let fake = try FakeSSH([FakeSSH.Rule(match: ["Get-Thing"], reply: "vmm/clusters.json", sleep: 30)])
-        let started = Date()
         let error = await backendError { _ = try await fake.runner(.test("vmm45")).run(script, operation: "Disable-SCVMHost", timeoutSeconds: 0.5) }
         #expect(error?.code == .timeout)
         #expect(error?.message == "Disable-SCVMHost on vmm45 timed out after 0.5 s (ssh killed)")
-        // The fake ssh sleeps 30 s: returning well before that proves it was
-        // killed (a bound near the timeout would only measure the machine's load).
-        #expect(Date().timeIntervalSince(started) < 20)
+        // The runner reaps its child before returning: the fake ssh (asleep
+        // for 30 s) must already be gone. Wall time would only measure load.
+        let pid = try #require(try fake.calls().first?.pid)
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the fake ssh (pid \(pid)) is still running")
     }
 
     @Test func outputCap() async throws {
@@ -147,14 +147,19 @@ struct RunnerTests {
     @Test func cancellationKillsTheCall() async throws {
         let fake = try FakeSSH([FakeSSH.Rule(match: ["Get-Thing"], reply: "vmm/clusters.json", sleep: 30)])
         let runner = fake.runner()
-        let started = Date()
         let task = Task { await backendError { _ = try await runner.run(script, operation: "op") } }
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // Cancel once the fake ssh is running (it logs, then sleeps 30 s).
+        var waited = 0
+        while try fake.calls().isEmpty, waited < 500 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            waited += 1
+        }
         task.cancel()
         let error = await task.value
         #expect(error?.message.contains("cancelled") == true)
-        // The fake ssh sleeps 30 s: returning well before that proves it was
-        // killed (a bound near the timeout would only measure the machine's load).
-        #expect(Date().timeIntervalSince(started) < 20)
+        // The runner reaps its child before returning: the fake ssh (asleep
+        // for 30 s) must already be gone. Wall time would only measure load.
+        let pid = try #require(try fake.calls().first?.pid)
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the fake ssh (pid \(pid)) is still running")
     }
 }
