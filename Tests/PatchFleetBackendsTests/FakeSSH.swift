@@ -88,7 +88,9 @@ extension SSHTarget {
 }
 
 extension JobPolling {
-    static let fast = JobPolling(intervalSeconds: 0.01, timeoutSeconds: 5)
+    /// Polls fast; the generous timeout is for a loaded machine, where each
+    /// fake ssh call (a Python process) can take a second or more.
+    static let fast = JobPolling(intervalSeconds: 0.01, timeoutSeconds: 120)
 }
 
 /// Runs a throwing call and returns its BackendError (nil if it succeeded).

@@ -107,9 +107,11 @@ struct RunnerTests {
 
     @Test func timeoutKillsTheProcessGroup() async throws {
         let fake = try FakeSSH([FakeSSH.Rule(match: ["Get-Thing"], reply: "vmm/clusters.json", sleep: 30)])
-        let error = await backendError { _ = try await fake.runner(.test("vmm45")).run(script, operation: "Disable-SCVMHost", timeoutSeconds: 0.5) }
+        // 5 s: long enough for the fake to start and log its pid even on a
+        // loaded machine, far shorter than its 30 s sleep.
+        let error = await backendError { _ = try await fake.runner(.test("vmm45")).run(script, operation: "Disable-SCVMHost", timeoutSeconds: 5) }
         #expect(error?.code == .timeout)
-        #expect(error?.message == "Disable-SCVMHost on vmm45 timed out after 0.5 s (ssh killed)")
+        #expect(error?.message == "Disable-SCVMHost on vmm45 timed out after 5 s (ssh killed)")
         // The runner reaps its child before returning: the fake ssh (asleep
         // for 30 s) must already be gone. Wall time would only measure load.
         let pid = try #require(try fake.calls().first?.pid)
