@@ -33,7 +33,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Name prefix of the fleet's exchanges and queues.")
     var prefix = "patchfleet"
     @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
 
     func validate() throws {
         guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
@@ -58,27 +58,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                        updateLists: updateLists, now: now, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, logger: logger)
-        let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await service.run()
-                return true
-            }
-            group.addTask {
-                for await _ in signals {
-                    logger.notice("signal received: stopping")
-                    await service.shutdown()
-                    break
-                }
-                return false
-            }
-            while let serviceEnded = try await group.next() {
-                if serviceEnded {
-                    group.cancelAll()
-                    break
-                }
-            }
-        }
+        try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })
         await connection.close()
     }
 }

@@ -15,7 +15,7 @@ struct ControlOptions: ParsableArguments {
     @Option(help: "Name prefix of the fleet's exchanges and queues.")
     var prefix = "patchfleet"
     @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
 
     func send(_ action: JobControlRequest.Action) async throws {
         let request = JobControlRequest(jobId: job, action: action, reason: reason,

@@ -26,7 +26,7 @@ struct LabCommand: AsyncParsableCommand {
     @Option(help: "Simulated seconds per wall-clock second.")
     var timeScale: Double = 60
     @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
     @Option(help: "The queue the lab serves.")
     var queue = "patchfleet.lab"
     @Option(help: "Write the datacenter's state and history as JSON here on exit.")
@@ -59,6 +59,36 @@ struct LabCommand: AsyncParsableCommand {
             logger.notice("lab state and history written to \(snapshot)")
         }
         await connection.close()
+    }
+}
+
+/// Runs a service until it returns. On SIGINT or SIGTERM it calls
+/// `shutdown` and keeps waiting for `run` to return, never cancelling it:
+/// work in hand must finish. When `run` ends first (or throws), the signal
+/// wait is dropped.
+func runUntilSignalled(logger: Logger, _ run: @escaping @Sendable () async throws -> Void,
+                       shutdown: @escaping @Sendable () async -> Void) async throws {
+    let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
+    // true: the service returned; false: a signal asked it to stop.
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await run()
+            return true
+        }
+        group.addTask {
+            for await _ in signals {
+                logger.notice("signal received: finishing the work in hand")
+                await shutdown()
+                break
+            }
+            return false
+        }
+        while let serviceEnded = try await group.next() {
+            if serviceEnded {
+                group.cancelAll()
+                break
+            }
+        }
     }
 }
 

@@ -1,4 +1,9 @@
 import ArgumentParser
+import Foundation
+
+/// Where every command connects unless told otherwise: $PATCHFLEET_AMQP_URL,
+/// else the private broker that deploy/local/broker.sh starts.
+let defaultBrokerURL = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
 
 @main
 struct PatchFleetCommand: AsyncParsableCommand {

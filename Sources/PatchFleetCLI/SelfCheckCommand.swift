@@ -12,7 +12,7 @@ struct SelfCheckCommand: AsyncParsableCommand {
         discussion: "Exit status 0 when every step worked; otherwise the failing step and the broker's own message.")
 
     @Option(help: "Broker URL (amqp:// or amqps://). Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
 
     @Option(help: "Messages to send through the round trip.")
     var messages = 100

@@ -27,7 +27,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Name prefix of the fleet's exchanges and queues.")
     var prefix = "patchfleet"
     @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
 
     func run() async throws {
         LoggingSystem.bootstrap { label in

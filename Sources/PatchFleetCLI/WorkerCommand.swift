@@ -45,7 +45,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Name prefix of the fleet's exchanges and queues.")
     var prefix = "patchfleet"
     @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    var url: String = defaultBrokerURL
 
     func parsedRoles() throws -> [Role] {
         try roles.split(separator: ",").map { name in
@@ -90,31 +90,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let worker = WorkerService(connection: connection, topology: FleetTopology(prefix: prefix), roles: try parsedRoles(),
                                    concurrency: concurrency, executor: executor, logger: logger)
-        let stop = SignalWaiter(signals: [SIGINT, SIGTERM])
-        let signals = stop.stream
-        // true: the worker finished; false: a signal asked it to. After a
-        // signal, keep waiting for run() (never cancel it: tasks in hand must
-        // finish); when run() ends first, stop waiting for signals.
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await worker.run()
-                return true
-            }
-            group.addTask {
-                for await _ in signals {
-                    logger.notice("signal received: finishing the tasks in hand")
-                    await worker.shutdown()
-                    break
-                }
-                return false
-            }
-            while let workerFinished = try await group.next() {
-                if workerFinished {
-                    group.cancelAll()
-                    break
-                }
-            }
-        }
+        try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()
     }
 }

@@ -168,12 +168,8 @@ public final class CoordinatorService: Sendable {
     /// Dead-letters with the reason (confirmed), then acks: never dropped.
     private func refuse(_ delivery: AMQPDelivery, queue: String, reason: String, jobId: String?) async {
         logger.warning("refusing a message from \(queue)\(jobId.map { " (job \($0))" } ?? ""): \(reason)")
-        let copy = topology.deadLetter(delivery, queue: queue, reason: reason)
-        do {
-            try await connection.publish(copy.message, exchange: copy.exchange, routingKey: copy.routingKey, mandatory: true)
-            delivery.ack()
-        } catch {
-            delivery.reject(requeue: false)
+        if await !connection.deadLetter(delivery, from: queue, reason: reason, topology: topology) {
+            logger.error("could not publish the dead-letter copy; rejected so the queue's own dead-lettering keeps it")
         }
     }
 }

@@ -124,13 +124,8 @@ public final class WorkerService: Sendable {
     /// the original only once the broker confirmed the copy.
     private func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String) async {
         logger.warning("dead-lettering a message from \(queue): \(reason)")
-        let copy = topology.deadLetter(delivery, queue: queue, reason: reason)
-        do {
-            try await connection.publish(copy.message, exchange: copy.exchange, routingKey: copy.routingKey, mandatory: true)
-            delivery.ack()
-        } catch {
-            logger.error("could not dead-letter (\(error)); rejecting so the queue's own dead-lettering keeps it")
-            delivery.reject(requeue: false)
+        if await !connection.deadLetter(delivery, from: queue, reason: reason, topology: topology) {
+            logger.error("could not publish the dead-letter copy; rejected so the queue's own dead-lettering keeps it")
         }
     }
 }

@@ -28,3 +28,25 @@ public enum DeadLetterHeader {
     public static let exchange = "x-pf-dead-exchange"
     public static let routingKey = "x-pf-dead-routing-key"
 }
+
+extension AMQPConnection {
+    /// Dead-letters `delivery` with its reason and settles it: the copy is
+    /// published and confirmed first, then the original is acked, so the
+    /// message is never nowhere. If the copy cannot be published, the
+    /// original is rejected without requeue, so the queue's own
+    /// dead-lettering (x-death "rejected") still keeps it. Returns whether the
+    /// reasoned copy was published.
+    @discardableResult
+    public func deadLetter(_ delivery: AMQPDelivery, from queue: String, reason: String,
+                           topology: FleetTopology) async -> Bool {
+        let copy = topology.deadLetter(delivery, queue: queue, reason: reason)
+        do {
+            try await publish(copy.message, exchange: copy.exchange, routingKey: copy.routingKey, mandatory: copy.mandatory)
+            delivery.ack()
+            return true
+        } catch {
+            delivery.reject(requeue: false)
+            return false
+        }
+    }
+}
