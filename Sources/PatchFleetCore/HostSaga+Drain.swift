@@ -20,7 +20,7 @@ extension SagaStep {
             state.notes += plan.notes
             state.keptOnHost += plan.notes.compactMap(\.vm)
             state.phase = .enteringMaintenance
-            issue(.enterMaintenance(HostRef(host: host)))
+            issue(.enterMaintenance(MaintenanceRequest(host: host)))
         }
     }
 
@@ -87,9 +87,13 @@ extension SagaStep {
                 && (vm.power.consumesMemory || (vm.highlyAvailable && policy.stoppedHighlyAvailableVMs == .move))
         }
         if leftover.isEmpty {
-            startDeploy()
+            // Empty on fresh facts: now the real maintenance mode (the first
+            // request only cordoned a host that still ran VMs).
+            state.drainVerified = true
+            issue(.enterMaintenance(MaintenanceRequest(host: host, drained: true)))
             return
         }
+        state.drainVerified = false
         state.drainPasses += 1
         let names = leftover.map(\.name).sorted().joined(separator: ", ")
         guard state.drainPasses <= SagaStep.maxDrainPasses else {
@@ -110,6 +114,16 @@ extension SagaStep {
         case .hold(let reason, _), .skip(let reason, _):
             compensate(reason)
         }
+    }
+
+    /// The drained host is in the manager's real maintenance mode: patch it,
+    /// unless the job was cancelled meanwhile.
+    mutating func drainedHostInMaintenance() {
+        if state.cancelRequested {
+            compensate("job cancelled during the drain")
+            return
+        }
+        startDeploy()
     }
 
     mutating func vmActionSucceeded(_ result: VMActionSucceeded) {

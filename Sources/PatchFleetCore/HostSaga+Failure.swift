@@ -8,13 +8,20 @@ extension SagaStep {
         case .observeCluster:
             let phase = state.phase == .draining ? SagaPhase.draining : .prechecking
             self.failure("observing the cluster failed: \(error)", retry: .observeCluster(HostRef(host: host)), phase: phase)
+        case .enterMaintenance where state.phase == .draining && state.drainVerified:
+            // The host read back not in maintenance, or VMs arrived after the
+            // drain: look again (the drain re-plans newcomers) rather than
+            // insist on maintenance for a host that is not empty.
+            state.drainVerified = false
+            self.failure("entering maintenance mode on the drained host failed: \(error)",
+                         retry: .observeCluster(HostRef(host: host)), phase: .draining)
         case .enterMaintenance:
             // Retry the same call, not the precheck: if the lost answer hid a
             // success, a new precheck would find the host "already in
             // maintenance" and leave our own maintenance behind. The worker
             // treats "already in maintenance" as done, and the drain re-checks
             // the host's VMs on fresh facts before deploying.
-            self.failure("entering maintenance failed: \(error)", retry: .enterMaintenance(HostRef(host: host)), phase: .enteringMaintenance)
+            self.failure("entering maintenance failed: \(error)", retry: .enterMaintenance(MaintenanceRequest(host: host)), phase: .enteringMaintenance)
         case .vmAction:
             if state.phase == .draining, let item = state.drainItems.first {
                 vmActionFailed(vm: item.vm, action: VMAction(.liveMigrate), error: error)

@@ -143,6 +143,8 @@ struct SagaStep {
         switch body {
         case .clusterObserved(let snapshot):
             if state.phase == .draining { verifyDrain(snapshot) } else { precheck(snapshot) }
+        case .maintenanceEntered where state.phase == .draining && state.drainVerified:
+            drainedHostInMaintenance()
         case .maintenanceEntered:
             state.enteredMaintenance = true
             state.inMaintenance = true

@@ -102,6 +102,9 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var keptOnHost: [String] = []
     /// Times the drain re-observed the host and found VMs that arrived after the precheck.
     public internal(set) var drainPasses = 0
+    /// The drain's last observation found the host empty; the next answer
+    /// to `enterMaintenance` is the real maintenance mode, then the deploy.
+    public internal(set) var drainVerified = false
     public internal(set) var moved: [MovedVM] = []
     public internal(set) var turnedOff: [TurnedOffVM] = []
     public internal(set) var restartQueue: [String] = []

@@ -24,6 +24,29 @@ public struct HostRef: Codable, Sendable, Hashable {
     public init(host: String) { self.host = host }
 }
 
+/// Maintenance is asked for twice. First, before the drain (`drained`
+/// false): real managers then only cordon a host that still runs VMs
+/// (VMM: not available for placement; Failover Clustering: node paused),
+/// because their maintenance mode would save or move the VMs by its own
+/// rules. Second, once the saga has verified the host empty (`drained`
+/// true): the real maintenance mode, which the worker confirms by reading
+/// the host back before answering.
+public struct MaintenanceRequest: Codable, Sendable, Hashable {
+    public var host: String
+    public var drained: Bool
+
+    public init(host: String, drained: Bool = false) {
+        self.host = host
+        self.drained = drained
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        host = try container.decode(String.self, forKey: .host)
+        drained = try container.decodeIfPresent(Bool.self, forKey: .drained) ?? false
+    }
+}
+
 public struct VMActionRequest: Codable, Sendable, Hashable {
     public var host: String
     public var vm: String
@@ -102,7 +125,7 @@ public struct WakeRequest: Codable, Sendable, Hashable {
 /// discriminator next to the payload's fields: `{"kind":"rebootHost","host":"h1"}`.
 public enum CommandBody: Sendable, Hashable {
     case observeCluster(HostRef)
-    case enterMaintenance(HostRef)
+    case enterMaintenance(MaintenanceRequest)
     case vmAction(VMActionRequest)
     case deployUpdates(DeployRequest)
     case pollCompliance(ComplianceRequest)
@@ -145,7 +168,7 @@ extension CommandBody: Codable {
         let kind = try decoder.container(keyedBy: KindCodingKey.self).decode(CommandKind.self, forKey: .kind)
         switch kind {
         case .observeCluster: self = .observeCluster(try HostRef(from: decoder))
-        case .enterMaintenance: self = .enterMaintenance(try HostRef(from: decoder))
+        case .enterMaintenance: self = .enterMaintenance(try MaintenanceRequest(from: decoder))
         case .vmAction: self = .vmAction(try VMActionRequest(from: decoder))
         case .deployUpdates: self = .deployUpdates(try DeployRequest(from: decoder))
         case .pollCompliance: self = .pollCompliance(try ComplianceRequest(from: decoder))
@@ -162,8 +185,9 @@ extension CommandBody: Codable {
         var container = encoder.container(keyedBy: KindCodingKey.self)
         try container.encode(kind, forKey: .kind)
         switch self {
-        case .observeCluster(let p), .enterMaintenance(let p), .rebootHost(let p), .exitMaintenance(let p), .checkHealth(let p):
+        case .observeCluster(let p), .rebootHost(let p), .exitMaintenance(let p), .checkHealth(let p):
             try p.encode(to: encoder)
+        case .enterMaintenance(let p): try p.encode(to: encoder)
         case .vmAction(let p): try p.encode(to: encoder)
         case .deployUpdates(let p): try p.encode(to: encoder)
         case .pollCompliance(let p): try p.encode(to: encoder)

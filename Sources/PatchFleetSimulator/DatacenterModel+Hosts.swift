@@ -18,11 +18,18 @@ extension DatacenterModel {
         if takeTimeout(host: host) { return timedOut("Disable-SCVMHost '\(host)'", host: host) }
         guard let info = inventory.host(named: host) else { return missingHost(host) }
         if info.status == .maintenance { return answer((), host: host) }
-        guard info.status == .up else {
+        // A paused (cordoned) host may still enter maintenance: that is how
+        // the second, post-drain request finds a host PatchFleet cordoned.
+        guard info.status == .up || info.status == .paused else {
             return refuse(BackendError(.invalidState, "Host '\(host)' is \(info.status.rawValue); cannot start maintenance mode"), host: host)
         }
         guard migrateRunningVMs else {
-            setStatus(host, .maintenance, by: .patchfleet)
+            // As the real managers are driven: with VMs still running, only
+            // cordon (no new placements, VMs keep running); maintenance mode
+            // proper once the host is empty.
+            let running = inventory.vms(on: host).contains { $0.power.consumesMemory }
+            let next: HostStatus = running ? .paused : .maintenance
+            if info.status != next { setStatus(host, next, by: .patchfleet) }
             return answer((), after: scaled(5), host: host)
         }
         // The backend's own drain: live-migrate HA VMs, save the rest.
@@ -40,6 +47,26 @@ extension DatacenterModel {
         }
         setStatus(host, .maintenance, by: .patchfleet)
         return answer((), after: elapsed, host: host)
+    }
+
+    /// The worker's `enterMaintenance` step (the model-level twin of
+    /// `CommandExecutor.enterMaintenance`): for a drained host, empty before
+    /// and in maintenance after, or an error.
+    public mutating func enterMaintenance(_ request: MaintenanceRequest, at time: Instant) -> Ticket<Void> {
+        advance(to: time)
+        let host = request.host
+        if inventory.host(named: host)?.status == .maintenance { return answer((), host: host) }
+        if request.drained {
+            let running = inventory.vms(on: host).filter(\.power.consumesMemory).map(\.name)
+            if !running.isEmpty {
+                return refuse(BackendError(.invalidState, "host '\(host)' is not empty any more: \(running.sorted().joined(separator: ", ")) running on it"), host: host)
+            }
+        }
+        let ticket = enterMaintenance(host: host, migrateRunningVMs: false, at: time)
+        guard request.drained, case .success = ticket.result, let status = inventory.host(named: host)?.status,
+              status != .maintenance else { return ticket }
+        return Ticket(at: ticket.at, result: .failure(BackendError(.invalidState,
+            "host '\(host)' reads \(status.rawValue), not maintenance, after entering maintenance mode")))
     }
 
     public mutating func exitMaintenance(host: String, at time: Instant) -> Ticket<Void> {

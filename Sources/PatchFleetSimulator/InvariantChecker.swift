@@ -7,6 +7,8 @@ public enum Invariant: String, Codable, Sendable, CaseIterable {
     case vmLost
     case vmLeftOffUnreported
     case rebootWithRunningVMs
+    /// A host rebooted while merely cordoned (paused), not in the manager's maintenance mode.
+    case rebootOutsideMaintenance
     case vmSentToUnavailableHost
     case endedForeignMaintenance
     case hostLeftInMaintenanceWithoutReason
@@ -90,7 +92,7 @@ struct Replay {
         let ourDoing = record.actor == .patchfleet
         switch record.change {
         case .hostStatus(let host, let from, let to):
-            if ourDoing && from == .up && (to == .maintenance || to == .draining) {
+            if ourDoing && from == .up && (to == .maintenance || to == .draining || to == .paused) {
                 drainStarts(host, at: record.at)
                 ours.insert(host)
             }
@@ -129,6 +131,9 @@ struct Replay {
                 violate(.vmLost, record.at, "PatchFleet deleted \(vm) on \(host)")
             }
         case .rebootRequested(let host, let running):
+            if let status = inventory.host(named: host)?.status, status != .maintenance {
+                violate(.rebootOutsideMaintenance, record.at, "reboot of \(host) requested while it was \(status.rawValue), not in maintenance mode")
+            }
             if !running.isEmpty {
                 violate(.rebootWithRunningVMs, record.at, "reboot of \(host) requested while \(running.joined(separator: ", ")) ran on it")
             }

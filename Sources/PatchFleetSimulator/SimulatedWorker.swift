@@ -20,8 +20,8 @@ extension DatacenterModel {
         switch command.body {
         case .observeCluster(let ref):
             return reply(observeCluster(of: ref.host, at: time), command) { .clusterObserved($0) }
-        case .enterMaintenance(let ref):
-            return reply(enterMaintenance(host: ref.host, migrateRunningVMs: false, at: time), command) { _ in .maintenanceEntered }
+        case .enterMaintenance(let request):
+            return reply(enterMaintenance(request, at: time), command) { _ in .maintenanceEntered }
         case .exitMaintenance(let ref):
             return reply(exitMaintenance(host: ref.host, at: time), command) { _ in .maintenanceExited }
         case .checkHealth(let ref):

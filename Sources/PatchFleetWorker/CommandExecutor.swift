@@ -24,12 +24,7 @@ public struct CommandExecutor: Sendable {
         do throws(BackendError) {
             switch command.body {
             case .observeCluster(let ref): return .clusterObserved(try await observeCluster(of: ref.host))
-            case .enterMaintenance(let ref):
-                // Observe, then act: a host already in maintenance is the goal reached.
-                if try await virtualization.host(named: ref.host).status != .maintenance {
-                    try await virtualization.enterMaintenance(host: ref.host, migrateRunningVMs: false)
-                }
-                return .maintenanceEntered
+            case .enterMaintenance(let request): return try await enterMaintenance(request)
             case .exitMaintenance(let ref):
                 if try await virtualization.host(named: ref.host).status != .up {
                     try await virtualization.exitMaintenance(host: ref.host)
@@ -62,6 +57,29 @@ public struct CommandExecutor: Sendable {
         let names = Set(hosts.map(\.name))
         let vms = try await virtualization.listVMs(host: nil).filter { names.contains($0.host) }
         return ClusterSnapshot(hosts: hosts, vms: vms)
+    }
+
+    /// Observe, then act: a host already in maintenance is the goal reached.
+    /// For a drained host the goal is the manager's real maintenance mode on
+    /// an empty host, so it is checked before and read back after: a backend
+    /// that only cordoned it, or a VM that arrived, is an error the saga
+    /// handles (it looks at the host again), never a silent "done".
+    func enterMaintenance(_ request: MaintenanceRequest) async throws(BackendError) -> EventBody {
+        if try await virtualization.host(named: request.host).status == .maintenance { return .maintenanceEntered }
+        if request.drained {
+            let running = try await virtualization.listVMs(host: request.host).filter(\.power.consumesMemory).map(\.name)
+            guard running.isEmpty else {
+                throw BackendError(.invalidState, "host '\(request.host)' is not empty any more: \(running.sorted().joined(separator: ", ")) running on it")
+            }
+        }
+        try await virtualization.enterMaintenance(host: request.host, migrateRunningVMs: false)
+        if request.drained {
+            let status = try await virtualization.host(named: request.host).status
+            guard status == .maintenance else {
+                throw BackendError(.invalidState, "host '\(request.host)' reads \(status.rawValue), not maintenance, after entering maintenance mode")
+            }
+        }
+        return .maintenanceEntered
     }
 
     /// Never reboots a host that still runs VMs, whatever the saga asked.

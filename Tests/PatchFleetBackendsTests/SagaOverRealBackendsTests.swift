@@ -6,7 +6,7 @@ import Testing
 import PatchFleetWorker
 
 /// The real host saga (`HostSaga.reduce`) and the worker's command executor
-/// (a verbatim copy, see WorkerCopy/README.md) patch one clustered host over
+/// patch one clustered host over
 /// VMMBackend + ConfigMgrBackend, the fake ssh replaying a stateful VMM
 /// server and ConfigMgr site server.
 @Suite("Host saga over VMM + ConfigMgr")
@@ -47,12 +47,21 @@ struct SagaOverRealBackendsTests {
         #expect(try await vmm.listVMs(host: "hv01.contoso.com").map(\.name) == ["web01", "db01"])  // home again
         #expect(try await vmm.host(named: "hv01.contoso.com").status == .up)
 
-        // With today's saga (maintenance requested before the VM-by-VM drain)
-        // the VMM host is cordoned, never put in VMM maintenance mode, and no
-        // running VM is ever saved. See docs/backends.md.
+        // Maintenance is asked for twice: while VMs still run the VMM host is
+        // only cordoned (a Disable-SCVMHost then would save them); once the
+        // drain is verified the host is empty and goes into VMM maintenance
+        // mode proper, before the reboot. No running VM is ever saved.
         let bodies = try fake.bodies()
-        #expect(!bodies.contains { $0.contains("Disable-SCVMHost") || $0.contains("-SaveState") })
-        #expect(bodies.contains { $0.contains("-AvailableForPlacement $false") })
+        #expect(!bodies.contains { $0.contains("-SaveState") })
+        let cordon = bodies.firstIndex { $0.contains("-AvailableForPlacement $false") }
+        let maintenance = bodies.firstIndex { $0.contains("Disable-SCVMHost") }
+        let reboot = bodies.firstIndex { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Force") }
+        #expect(cordon != nil && maintenance != nil && reboot != nil, "cordon \(String(describing: cordon)), maintenance \(String(describing: maintenance)), reboot \(String(describing: reboot))")
+        if let cordon, let maintenance, let reboot {
+            #expect(cordon < maintenance && maintenance < reboot, "cordon, then maintenance mode on the empty host, then the reboot")
+            let moves = bodies.indices.filter { bodies[$0].contains("Move-SCVirtualMachine") && $0 < reboot }
+            #expect(!moves.isEmpty && moves.allSatisfy { $0 < maintenance }, "every move out happens before maintenance mode")
+        }
         #expect(bodies.contains { $0.contains("-AvailableForPlacement $true") })
         #expect(bodies.contains { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Force") })
     }

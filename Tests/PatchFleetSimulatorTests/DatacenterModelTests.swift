@@ -151,7 +151,7 @@ import PatchFleetCore
     @Test func lostAnswerTakesEffectButReportsATimeout() {
         var model = Self.model(faults: [Fault(.answerLost, host: "H2", times: 1)])
         let command = SagaCommand(sagaId: "j:H2", jobId: "j", host: "H2", cluster: "C", sagaVersion: 1,
-                                  issuedAt: Self.t0, body: .enterMaintenance(HostRef(host: "H2")))
+                                  issuedAt: Self.t0, body: .enterMaintenance(MaintenanceRequest(host: "H2")))
         let (_, answer) = model.perform(command, at: Self.t0)
         guard case .commandFailed(let failure) = answer else {
             Issue.record("the caller must see a timeout")
@@ -222,7 +222,7 @@ import PatchFleetCore
         let clock = VirtualClock(start: DatacenterModelTests.t0)
         let datacenter = SimulatedDatacenter(inventory: DatacenterModelTests.inventory(), seed: 3, clock: clock)
         let command = SagaCommand(sagaId: "j:H2", jobId: "j", host: "H2", cluster: "C", sagaVersion: 1,
-                                  issuedAt: clock.now(), body: .enterMaintenance(HostRef(host: "H2")))
+                                  issuedAt: clock.now(), body: .enterMaintenance(MaintenanceRequest(host: "H2")))
         _ = datacenter.perform(command, at: clock.now())
         let snapshot = try JSONDecoder().decode(LabSnapshot.self, from: datacenter.snapshotJSON())
         #expect(snapshot.inventory.host(named: "H2")?.status == .maintenance)

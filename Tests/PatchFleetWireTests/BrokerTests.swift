@@ -53,7 +53,7 @@ struct BrokerTests {
 
     @Test func rejectedTaskIsDeadLetteredWithItsReason() async throws {
         try await TestBroker.withFleet { fleet, connection in
-            let task = Fixtures.taskMessage(.enterMaintenance(HostRef(host: "hv01")))
+            let task = Fixtures.taskMessage(.enterMaintenance(MaintenanceRequest(host: "hv01")))
             let message = try WireEncoder.encode(task, envelope: task.envelope(messageId: "poison-1"))
             let publication = try fleet.task(task, message)
             try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)

@@ -10,7 +10,7 @@ enum Fixtures {
 
     static let commandBodies: [CommandBody] = [
         .observeCluster(HostRef(host: "hv01")),
-        .enterMaintenance(HostRef(host: "hv01")),
+        .enterMaintenance(MaintenanceRequest(host: "hv01")),
         .vmAction(VMActionRequest(host: "hv01", vm: "sql.01", action: VMAction(.liveMigrate, to: "hv02"),
                                   timeoutSeconds: 600, headroomPercent: 10)),
         .deployUpdates(DeployRequest(host: "hv01", collection: "PatchFleet job-1", updateIds: ["KB1", "KB2"])),

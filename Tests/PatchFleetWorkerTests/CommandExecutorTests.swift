@@ -40,8 +40,8 @@ import Testing
         .vmAction(VMActionRequest(host: "H1", vm: "web", action: VMAction(.liveMigrate, to: "H2"), timeoutSeconds: 600)),
         .vmAction(VMActionRequest(host: "H1", vm: "db", action: VMAction(.liveMigrate, to: "H3"), timeoutSeconds: 600)),
         .vmAction(VMActionRequest(host: "H1", vm: "cold", action: VMAction(.moveStopped, to: "H2"), timeoutSeconds: 600)),
-        .enterMaintenance(HostRef(host: "H1")),
-        .enterMaintenance(HostRef(host: "H1")),
+        .enterMaintenance(MaintenanceRequest(host: "H1")),
+        .enterMaintenance(MaintenanceRequest(host: "H1")),
         .deployUpdates(DeployRequest(host: "H1", collection: "Patch Tuesday", updateIds: ["KB1", "KB2"])),
         .deployUpdates(DeployRequest(host: "H1", collection: "Patch Tuesday", updateIds: ["KB1", "KB2"])),
         .pollCompliance(ComplianceRequest(host: "H1", updateIds: ["KB1", "KB2"])),
@@ -84,7 +84,7 @@ import Testing
     @Test func redeliveredCommandsDoNotActTwice() async throws {
         let dc = Self.datacenter()
         let executor = Self.executor(dc)
-        let enter = Self.command(.enterMaintenance(HostRef(host: "H2")))
+        let enter = Self.command(.enterMaintenance(MaintenanceRequest(host: "H2")))
         #expect(await executor.execute(enter) == .maintenanceEntered)
         #expect(await executor.execute(enter) == .maintenanceEntered)
         let changes = dc.history.filter { if case .hostStatus(host: "H2", _, to: .maintenance) = $0.change { true } else { false } }
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func backendFailuresKeepTheBackendsMessage() async throws {
-        let answer = await Self.executor(Self.datacenter()).execute(Self.command(.enterMaintenance(HostRef(host: "NOPE"))))
+        let answer = await Self.executor(Self.datacenter()).execute(Self.command(.enterMaintenance(MaintenanceRequest(host: "NOPE"))))
         guard case .commandFailed(let failure) = answer else { Issue.record("unexpected \(answer)"); return }
         #expect(failure.step == .enterMaintenance)
         #expect(failure.error.code == .notFound)
