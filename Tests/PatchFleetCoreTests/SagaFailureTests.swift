@@ -209,6 +209,56 @@ import Testing
         #expect(harness.state.outcome?.reason?.contains("No answer") == true)
     }
 
+    @Test func maintenanceIsAskedForAgainOnceTheDrainIsVerifiedAndOnlyThenDeployed() {
+        var harness = SagaHarness(Fixtures.saga())
+        harness.send(.start)
+        let commands = harness.run()
+        let requests = commands.compactMap { command -> MaintenanceRequest? in
+            if case .enterMaintenance(let request) = command { return request }
+            return nil
+        }
+        #expect(requests.map(\.drained) == [false, true], "cordon before the drain, maintenance mode once empty")
+        let kinds = commands.map(\.kind)
+        let sealed = commands.firstIndex { if case .enterMaintenance(let r) = $0 { return r.drained } else { return false } }
+        let deploy = kinds.firstIndex(of: .deployUpdates)
+        let movesOut = commands.indices.filter { index in
+            guard let action = commands[index].vmActionRequest?.action.kind else { return false }
+            return action != .start
+        }
+        #expect(!movesOut.isEmpty, "the fixture host has VMs to drain")
+        if let sealed, let deploy {
+            #expect(sealed < deploy)
+            #expect(movesOut.allSatisfy { $0 < sealed }, "maintenance mode only on the emptied host")
+        } else {
+            Issue.record("no maintenance mode (\(String(describing: sealed))) or no deploy (\(String(describing: deploy)))")
+        }
+        #expect(harness.outcome == .patched)
+    }
+
+    @Test func aVMArrivingBeforeMaintenanceModeIsDrainedTooNotRebootedWith() {
+        var harness = SagaHarness(Fixtures.saga())
+        harness.send(.start)
+        var refusedOnce = false
+        let commands = harness.run { command, harness in
+            guard case .enterMaintenance(let request) = command, request.drained, !refusedOnce else { return nil }
+            refusedOnce = true
+            return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(
+                .invalidState, "host '\(request.host)' is not empty any more: late-vm running on it")))
+        }
+        let kinds = commands.map(\.kind)
+        guard let refused = commands.firstIndex(where: { if case .enterMaintenance(let r) = $0 { return r.drained } else { return false } }) else {
+            Issue.record("no maintenance request for the drained host")
+            return
+        }
+        // The saga waits out its backoff, then looks at the host again rather
+        // than insisting on maintenance or going on to deploy.
+        let after = Array(kinds[(refused + 1)...])
+        #expect(after.first == .wakeAt)
+        #expect(after.dropFirst().first == .observeCluster)
+        #expect(kinds.filter { $0 == .enterMaintenance }.count == 3)
+        #expect(harness.outcome == .patched)
+    }
+
     @Test func hostThatDoesNotComeBackIsHeldInMaintenanceWithTheReason() {
         var policy = Policy()
         policy.maxRetriesPerHost = 1
