@@ -196,6 +196,21 @@ public actor CoordinatorEngine {
         let decision = scheduler.decide(SchedulingInput(policy: job.spec.policy, sagas: stored.map(\.state),
                                                         inventory: inventory, now: at, control: control))
         var transitions: [SagaTransition] = []
+        // Saga-level timeouts first: an unanswered task becomes a timed-out
+        // attempt on the coordinator's own clock, whether or not any worker
+        // is still there to answer.
+        for saga in stored {
+            guard let overdue = HostSaga.overdue(saga.state, at: at) else { continue }
+            let (next, commands) = HostSaga.reduce(saga.state, overdue)
+            logger.warning("host \(saga.state.host): \(saga.state.awaiting?.rawValue ?? "task") unanswered past its deadline; counted as a timed-out attempt")
+            transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
+                                              outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
+        }
+        if !transitions.isEmpty {
+            _ = try await store.apply(transitions)
+            transitions = []
+            return try await schedule(job, inventory: inventory)
+        }
         for skip in decision.skip {
             guard let saga = stored.first(where: { $0.state.host == skip.host }) else { continue }
             let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, .skip(ReasonPayload(reason: skip.reason))))

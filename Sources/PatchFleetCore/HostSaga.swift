@@ -16,9 +16,24 @@ public enum HostSaga {
             guard let awaiting = state.awaiting, event.sagaVersion == state.version,
                   event.body.answers(awaiting) else { return (state, []) }
             step.state.awaiting = nil
+            step.state.awaitingDeadline = nil
             step.answer(event.body)
         }
         return (step.state, step.commands)
+    }
+
+    /// The saga-level timeout: if the outstanding task has gone unanswered
+    /// past its deadline, the event that records it as a timed-out attempt
+    /// (it then follows the step's usual failure path: retry with backoff,
+    /// then give up per policy). The coordinator checks this on its own
+    /// clock, so it fires even when no worker is left to answer. A late
+    /// answer to the abandoned attempt is stale (older version) and ignored.
+    public static func overdue(_ state: HostSagaState, at now: Instant) -> SagaEvent? {
+        guard !state.isDone, let kind = state.awaiting, let deadline = state.awaitingDeadline, now >= deadline else { return nil }
+        let waited = Int(deadline.seconds(since: state.awaitingSince ?? deadline))
+        let error = BackendError(.timeout, "no answer to \(kind.rawValue) within \(waited) s (saga-level timeout): no worker took the task, or it never reported back")
+        return SagaEvent(sagaId: state.sagaId, sagaVersion: state.version, now: now,
+                         body: .commandFailed(CommandFailure(step: kind, error: error)))
     }
 
     /// Convenience for callers that only care whether an event was applied.
@@ -52,6 +67,8 @@ struct SagaStep {
         }
         state.version += 1
         state.awaiting = body.kind
+        state.awaitingSince = now
+        state.awaitingDeadline = body.kind == .wakeAt ? nil : now.adding(seconds: body.ownTimeoutSeconds + policy.taskTimeoutSeconds)
         if body.kind == .enterMaintenance { state.maintenanceRequested = true }
         commands.append(SagaCommand(sagaId: state.sagaId, jobId: state.jobId, host: host, cluster: state.cluster,
                                     sagaVersion: state.version, issuedAt: now, body: body))
@@ -60,6 +77,7 @@ struct SagaStep {
     mutating func finish(_ kind: HostOutcome.Kind, _ reason: String?, inMaintenance: Bool = false, countsAsFailure: Bool = false) {
         state.phase = .done
         state.awaiting = nil
+        state.awaitingDeadline = nil
         state.withheld = nil
         state.finishedAt = now
         state.outcome = HostOutcome(kind: kind, reason: reason, inMaintenance: inMaintenance, countsAsFailure: countsAsFailure)

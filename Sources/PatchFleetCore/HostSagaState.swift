@@ -76,6 +76,10 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var phase: SagaPhase = .pending
     /// The kind of the one outstanding command, if any.
     public internal(set) var awaiting: CommandKind?
+    /// When the outstanding command counts as unanswered (saga-level
+    /// timeout); nil for the coordinator's own timers.
+    public internal(set) var awaitingDeadline: Instant?
+    public internal(set) var awaitingSince: Instant?
     /// The next command, held back while the job is paused.
     public internal(set) var withheld: CommandBody?
     public internal(set) var paused = false

@@ -127,6 +127,11 @@ public struct Policy: Codable, Sendable, Hashable {
     /// Bound on one VM's migration attempt before its fallback chain moves on.
     public var vmMigrationTimeoutSeconds: Double = 900
     public var pollIntervalSeconds: Double = 60
+    /// Saga-level timeout: how long a task may go unanswered (on top of the
+    /// step's own timeout, for VM moves and reboot waits) before the saga
+    /// counts it as a timed-out attempt. Fires from the coordinator's clock,
+    /// so it holds even when every worker is gone.
+    public var taskTimeoutSeconds: Double = 900
     /// Default fallback chain for running highly-available VMs. Quick
     /// migration and saved state cut users off, so the default goes straight
     /// from live migration to holding the host.
@@ -146,7 +151,7 @@ public struct Policy: Codable, Sendable, Hashable {
         case maxUnavailablePerCluster, maxParallelClusters, nonHighlyAvailableVMs, stoppedHighlyAvailableVMs,
              failback, standaloneHosts, onFailure, maxFailedHosts, maxRetriesPerHost, retryBackoffSeconds,
              maxRebootsPerHost, rebootTimeoutSeconds, installTimeoutSeconds, drainTimeoutSeconds,
-             vmMigrationTimeoutSeconds, pollIntervalSeconds, migrationFallback, vmOverrides,
+             vmMigrationTimeoutSeconds, pollIntervalSeconds, taskTimeoutSeconds, migrationFallback, vmOverrides,
              capacityHeadroomPercent, settleDelaySeconds, maintenanceWindow, dryRun, estimates
     }
 
@@ -169,6 +174,7 @@ public struct Policy: Codable, Sendable, Hashable {
         drainTimeoutSeconds = try c.value(.drainTimeoutSeconds, default: d.drainTimeoutSeconds)
         vmMigrationTimeoutSeconds = try c.value(.vmMigrationTimeoutSeconds, default: d.vmMigrationTimeoutSeconds)
         pollIntervalSeconds = try c.value(.pollIntervalSeconds, default: d.pollIntervalSeconds)
+        taskTimeoutSeconds = try c.value(.taskTimeoutSeconds, default: d.taskTimeoutSeconds)
         migrationFallback = try c.value(.migrationFallback, default: d.migrationFallback)
         vmOverrides = try c.value(.vmOverrides, default: d.vmOverrides)
         capacityHeadroomPercent = try c.value(.capacityHeadroomPercent, default: d.capacityHeadroomPercent)

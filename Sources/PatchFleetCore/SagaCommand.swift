@@ -152,6 +152,17 @@ public enum CommandBody: Sendable, Hashable {
         }
     }
 
+    /// The step's own time limit, which the worker enforces; the saga-level
+    /// timeout adds `taskTimeoutSeconds` on top of it.
+    public var ownTimeoutSeconds: Double {
+        switch self {
+        case .vmAction(let request): request.timeoutSeconds
+        case .waitForHost(let request): request.timeoutSeconds
+        case .failbackVM(let request): request.timeoutSeconds
+        default: 0
+        }
+    }
+
     /// The step name used in the idempotency key; VM steps name the VM so two
     /// VMs' actions never share a key.
     public var stepName: String {

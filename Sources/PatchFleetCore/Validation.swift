@@ -51,6 +51,7 @@ public enum JobSpecValidator {
         atLeast(policy.retryBackoffSeconds, 0, "retryBackoffSeconds")
         atLeast(policy.settleDelaySeconds, 0, "settleDelaySeconds")
         positive(policy.rebootTimeoutSeconds, "rebootTimeoutSeconds")
+        positive(policy.taskTimeoutSeconds, "taskTimeoutSeconds")
         positive(policy.installTimeoutSeconds, "installTimeoutSeconds")
         positive(policy.drainTimeoutSeconds, "drainTimeoutSeconds")
         positive(policy.vmMigrationTimeoutSeconds, "vmMigrationTimeoutSeconds")

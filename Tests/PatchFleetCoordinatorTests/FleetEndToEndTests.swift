@@ -37,6 +37,30 @@ struct FleetEndToEndTests {
         try await fleet.stop()
     }
 
+    /// Every worker gone: the saga-level timeouts still end the job, on the
+    /// coordinator's clock, with every host untouched and the reason given.
+    @Test func aJobWithNoWorkerToAnswerEndsOnSagaTimeouts() async throws {
+        let fleet = try await FleetHarness.start(timeScale: 2_000, roles: []) { job in
+            job.policy.taskTimeoutSeconds = 120
+            job.policy.maxRetriesPerHost = 1
+            job.policy.retryBackoffSeconds = 30
+        }
+        try await fleet.submit()
+        let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
+        #expect(finished.state == .failed)
+        let report = try await fleet.report()
+        #expect(report.isComplete)
+        let failed = report.hosts.filter { $0.outcome?.kind == .failed }
+        #expect(!failed.isEmpty)
+        for host in failed {
+            #expect(host.outcome?.reason?.contains("no answer to observeCluster") == true, "\(host.host): \(String(describing: host.outcome))")
+        }
+        #expect(report.hosts.allSatisfy { [.failed, .skipped, .held].contains($0.outcome?.kind) }, "nothing patched without workers")
+        #expect(!fleet.datacenter.history.contains { $0.actor == .patchfleet }, "no worker, so nothing was touched")
+        #expect(fleet.violations(report).isEmpty, "\(fleet.violations(report))")
+        try await fleet.stop()
+    }
+
     @Test func aJobCancelledMidRunEndsWithEveryHostSafe() async throws {
         let fleet = try await FleetHarness.start(timeScale: 300)  // slower: the cancel lands mid-run
         try await fleet.submit()
@@ -78,10 +102,13 @@ struct FleetHarness {
 
     var storePath: String { storeDirectory.appendingPathComponent("coordinator.sqlite").path }
 
-    static func start(timeScale: Double) async throws -> FleetHarness {
+    /// `roles`: the worker processes to start (one per role); `adjust` edits the example job.
+    static func start(timeScale: Double, roles: [Role] = Role.allCases,
+                      adjust: (inout JobSpec) -> Void = { _ in }) async throws -> FleetHarness {
         let examples = FleetEndToEndTests.examples
         let lab = try LabConfiguration.load(contentsOf: examples.appendingPathComponent("inventory.yaml"))
-        let job = try JobSpecLoader.load(contentsOf: examples.appendingPathComponent("job.yaml"))
+        var job = try JobSpecLoader.load(contentsOf: examples.appendingPathComponent("job.yaml"))
+        adjust(&job)
         let topology = FleetTopology(prefix: "test-e2e-\(UUID().uuidString.prefix(8).lowercased())")
         let labQueue = "\(topology.prefix).lab"
         let admin = try await AMQPConnection.connect(url: FleetEndToEndTests.url)
@@ -107,7 +134,7 @@ struct FleetHarness {
         var processes = [try ChildProcess(binary, ["coordinator", "--store", storeDirectory.appendingPathComponent("coordinator.sqlite").path,
                                                    "--catalog", examples.appendingPathComponent("inventory.yaml").path] + common,
                                           log: "e2e-coordinator")]
-        for role in Role.allCases {
+        for role in roles {
             processes.append(try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common,
                                               log: "e2e-worker-\(role.rawValue)"))
         }

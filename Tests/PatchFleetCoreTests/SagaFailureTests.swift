@@ -259,6 +259,76 @@ import Testing
         #expect(harness.outcome == .patched)
     }
 
+    @Test func anUnansweredTaskTimesOutOnTheSagasOwnClock() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 1
+        policy.taskTimeoutSeconds = 600
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        let commands = harness.send(.start)
+        let issued = harness.now
+        #expect(commands.map(\.body.kind) == [.observeCluster])
+        #expect(HostSaga.overdue(harness.state, at: issued.adding(seconds: 599)) == nil, "not before the deadline")
+        guard let first = HostSaga.overdue(harness.state, at: issued.adding(seconds: 600)) else {
+            Issue.record("no timeout at the deadline")
+            return
+        }
+        #expect(first.sagaVersion == harness.state.version)
+        guard case .commandFailed(let failure) = first.body else {
+            Issue.record("expected a failure, got \(first.body)")
+            return
+        }
+        #expect(failure.step == .observeCluster && failure.error.code == .timeout)
+        #expect(failure.error.message.contains("saga-level timeout"))
+
+        // Applied, it is a failed attempt: retry after the backoff, and the
+        // retried task's own timeout gives up for good, untouched.
+        var (state, next) = HostSaga.reduce(harness.state, first)
+        #expect(next.map(\.body.kind) == [.wakeAt])
+        guard case .wakeAt(let wake) = next.first?.body else { return }
+        (state, next) = HostSaga.reduce(state, .answer(to: next[0], at: wake.at, .timerFired))
+        #expect(next.map(\.body.kind) == [.observeCluster])
+        let late = SagaEvent.answer(to: commands[0], at: wake.at, .clusterObserved(ClusterSnapshot(hosts: [], vms: [])))
+        #expect(!HostSaga.wouldApply(state, late), "the abandoned attempt's late answer is stale")
+        guard let second = HostSaga.overdue(state, at: wake.at.adding(seconds: 600)) else {
+            Issue.record("the retry has no deadline")
+            return
+        }
+        (state, next) = HostSaga.reduce(state, second)
+        #expect(next.isEmpty)
+        #expect(state.outcome?.kind == .failed)
+        #expect(state.outcome?.reason?.contains("no answer to observeCluster") == true)
+        #expect(HostSaga.overdue(state, at: wake.at.adding(seconds: 100_000)) == nil, "a finished saga never times out")
+    }
+
+    @Test func theCoordinatorsOwnTimersAndLongStepsGetTheirDeadlines() {
+        var policy = Policy()
+        policy.taskTimeoutSeconds = 300
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        var checked: Set<CommandKind> = []
+        harness.run { command, harness in
+            let state = harness.state
+            switch command {
+            case .wakeAt:
+                #expect(state.awaitingDeadline == nil, "timers are the coordinator's own")
+            case .vmAction(let request):
+                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
+            case .waitForHost(let request):
+                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
+            case .failbackVM(let request):
+                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
+            default:
+                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: 300))
+            }
+            checked.insert(command.kind)
+            if case .pollCompliance(let request) = command, harness.state.reboots == 0 {
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: true))
+            }
+            return nil
+        }
+        #expect(checked.isSuperset(of: [.wakeAt, .vmAction, .waitForHost, .deployUpdates, .failbackVM]), "\(checked)")
+    }
+
     @Test func hostThatDoesNotComeBackIsHeldInMaintenanceWithTheReason() {
         var policy = Policy()
         policy.maxRetriesPerHost = 1
