@@ -126,6 +126,7 @@ let package = Package(
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]

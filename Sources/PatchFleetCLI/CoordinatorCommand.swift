@@ -30,10 +30,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var timeScale: Double = 60
     @Option(help: "The lab's request queue (backend: simulated).")
     var labQueue = "patchfleet.lab"
-    @Option(help: "Name prefix of the fleet's exchanges and queues.")
-    var prefix = "patchfleet"
-    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
 
     func validate() throws {
         guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
@@ -42,6 +39,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
+        let settings = try fleet.settings()
         let updateLists: [UpdateList]
         do { updateLists = try LabConfiguration.load(contentsOf: URL(fileURLWithPath: catalog)).inventory.updateLists } catch {
             throw ValidationError("cannot read update lists from \(catalog): \(error)")
@@ -51,9 +49,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         // The saga clock: wall time, sped up like the lab's, continuing across restarts.
         let clock = try AnchoredClock.load(path: store + ".clock", timeScale: timeScale)
         let now: @Sendable () -> Instant = { clock.now() }
-        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
+        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), logger: logger)
         let backend = try await LabClient.connect(connection: connection, requestQueue: labQueue)
-        let topology = FleetTopology(prefix: prefix)
+        let topology = try fleet.topology(settings)
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backend, updates: backend,
                                        updateLists: updateLists, now: now, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,

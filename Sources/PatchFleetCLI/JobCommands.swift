@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import PatchFleetCoordinator
 import PatchFleetCore
 import PatchFleetStore
 import PatchFleetWire
@@ -12,16 +13,14 @@ struct ControlOptions: ParsableArguments {
     var job: String
     @Option(help: "Why (recorded with the job and in its event).")
     var reason: String?
-    @Option(help: "Name prefix of the fleet's exchanges and queues.")
-    var prefix = "patchfleet"
-    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
 
     func send(_ action: JobControlRequest.Action) async throws {
         let request = JobControlRequest(jobId: job, action: action, reason: reason,
                                         requestedBy: ProcessInfo.processInfo.environment["USER"])
-        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), recovery: .disabled)
-        let topology = FleetTopology(prefix: prefix)
+        let settings = try fleet.settings()
+        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .disabled)
+        let topology = try fleet.topology(settings)
         let publication = topology.control(request, try WireEncoder.encode(request))
         try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                      mandatory: true)
@@ -51,42 +50,93 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws { try await options.send(.resume) }
 }
 
-/// `patchfleet jobs` and `patchfleet status JOB`: read the coordinator's
-/// store (SQLite in WAL mode allows a reader beside the running coordinator).
+/// `patchfleet jobs` and `patchfleet status JOB`: asked of the running
+/// coordinator over the broker (from any machine), or with `--store` read
+/// straight from its SQLite file (WAL mode allows a reader beside it), for
+/// when the coordinator is down.
 struct JobsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List recent jobs from the coordinator's store.")
-    @Option(help: "The coordinator's SQLite store.")
-    var store: String
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "List recent jobs.",
+        discussion: """
+            Examples:
+              patchfleet jobs
+              patchfleet jobs --store /var/lib/patchfleet/coordinator.sqlite   # coordinator down
+            """)
+    @Option(help: "Read this coordinator store file instead of asking the coordinator.")
+    var store: String?
     @Option(help: "How many jobs, newest first.")
     var limit = 20
+    @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        let sagaStore = try openStore(store)
-        for job in try await sagaStore.jobs(limit: limit) {
-            let summary = job.report.map { r in HostOutcome.Kind.allCases.map { "\($0.rawValue) \(r.count($0))" }.joined(separator: ", ") }
-            print("\(job.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(job.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) "
-                  + "submitted \(job.submittedAt)\(summary.map { "  \($0)" } ?? "")")
+        let jobs: [JobSummary]
+        if let store {
+            jobs = try await openStore(store).jobs(limit: limit).map(CoordinatorEngine.summary)
+        } else {
+            let client = try await FleetClient.connect(fleet)
+            let reply = try await client.ask(JobQuery(limit: limit))
+            await client.close()
+            if let problem = reply.problem { throw ValidationError(problem) }
+            jobs = reply.jobs
         }
+        if jobs.isEmpty { print("no jobs") }
+        for job in jobs { print(JobLines.summary(job)) }
     }
 }
 
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a job's hosts from the coordinator's store.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show a job and where each of its hosts stands.",
+        discussion: """
+            Exit status: 0 the job exists (whatever its state); 1 there is no such job.
+            Examples:
+              patchfleet status nov-2026-wave1
+              patchfleet status nov-2026-wave1 --store /var/lib/patchfleet/coordinator.sqlite
+            """)
     @Argument(help: "The job id.")
     var job: String
-    @Option(help: "The coordinator's SQLite store.")
-    var store: String
+    @Option(help: "Read this coordinator store file instead of asking the coordinator.")
+    var store: String?
+    @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        let sagaStore = try openStore(store)
-        guard let record = try await sagaStore.job(id: job) else { throw ValidationError("there is no job '\(job)' in \(store)") }
-        print("job \(record.id): \(record.state.rawValue)\(record.reason.map { " (\($0))" } ?? "")")
-        for saga in try await sagaStore.sagas(jobId: job) {
-            let s = saga.state
-            let outcome = s.outcome.map { "\($0.kind.rawValue)\($0.reason.map { ": \($0)" } ?? "")" } ?? s.phase.rawValue
-            print("  \((s.cluster ?? "(none)").padding(toLength: 10, withPad: " ", startingAt: 0))"
-                  + "\(s.host.padding(toLength: 11, withPad: " ", startingAt: 0))\(outcome)")
+        let reply: JobStatusReply
+        if let store {
+            let sagaStore = try openStore(store)
+            if let record = try await sagaStore.job(id: job) {
+                reply = JobStatusReply(jobs: [CoordinatorEngine.summary(record)],
+                                       hosts: try await sagaStore.sagas(jobId: job).map { HostStateChange(saga: $0.state) })
+            } else {
+                reply = JobStatusReply(jobs: [], problem: "there is no job '\(job)' in \(store)")
+            }
+        } else {
+            let client = try await FleetClient.connect(fleet)
+            reply = try await client.ask(JobQuery(jobId: job))
+            await client.close()
         }
+        guard let summary = reply.jobs.first else {
+            print(reply.problem ?? "there is no job '\(job)'")
+            throw ExitCode(1)
+        }
+        print(JobLines.summary(summary))
+        for host in reply.hosts { print(JobLines.host(host)) }
+    }
+}
+
+/// One line per job and per host, the same in `jobs`, `status` and `watch`.
+enum JobLines {
+    static func summary(_ job: JobSummary) -> String {
+        let outcomes = job.outcomes.map { counts in
+            HostOutcome.Kind.allCases.map { "\($0.rawValue) \(counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
+        }
+        return "\(job.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(job.state.padding(toLength: 11, withPad: " ", startingAt: 0)) "
+            + "submitted \(job.submittedAt)\(job.reason.map { "  (\($0))" } ?? "")\(outcomes.map { "  \($0)" } ?? "")"
+    }
+
+    static func host(_ host: HostStateChange) -> String {
+        let where_ = host.outcome.map { "\($0.kind.rawValue)\($0.reason.map { ": \($0)" } ?? "")" } ?? host.phase.rawValue
+        return "  \((host.cluster ?? "(standalone)").padding(toLength: 14, withPad: " ", startingAt: 0))"
+            + "\(host.host.padding(toLength: 14, withPad: " ", startingAt: 0))\(where_)"
     }
 }
 

@@ -25,8 +25,7 @@ struct LabCommand: AsyncParsableCommand {
     var inventory: String
     @Option(help: "Simulated seconds per wall-clock second.")
     var timeScale: Double = 60
-    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
     @Option(help: "The queue the lab serves.")
     var queue = "patchfleet.lab"
     @Option(help: "Write the datacenter's state and history as JSON here on exit.")
@@ -45,7 +44,7 @@ struct LabCommand: AsyncParsableCommand {
         }
         let clock = ScaledWallClock(start: Instant(secondsSinceEpoch: Date().timeIntervalSince1970), timeScale: timeScale)
         let datacenter = SimulatedDatacenter(configuration: lab, clock: clock)
-        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
+        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(try fleet.settings()), logger: logger)
         let server = LabServer(datacenter: datacenter, connection: connection, queue: queue, logger: logger)
         logger.notice("lab serving \(lab.inventory.hosts.count) hosts and \(lab.inventory.vms.count) VMs on queue '\(queue)' at \(timeScale)x")
 

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
 
-/// Where every command connects unless told otherwise: $PATCHFLEET_AMQP_URL,
-/// else the private broker that deploy/local/broker.sh starts.
-let defaultBrokerURL = ProcessInfo.processInfo.environment["PATCHFLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
-
 @main
 struct PatchFleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,5 +11,5 @@ struct PatchFleetCommand: AsyncParsableCommand {
               patchfleet simulate --inventory docs/examples/inventory.yaml --job docs/examples/job.yaml
               patchfleet selfcheck --url amqp://guest:guest@127.0.0.1:5682/%2f
             """,
-        subcommands: [SubmitCommand.self, JobsCommand.self, StatusCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self, CoordinatorCommand.self, WorkerCommand.self, LabCommand.self, LabReportCommand.self, SimulateCommand.self, SelfCheckCommand.self])
+        subcommands: [SubmitCommand.self, WatchCommand.self, JobsCommand.self, StatusCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self, CoordinatorCommand.self, WorkerCommand.self, LabCommand.self, LabReportCommand.self, SimulateCommand.self, SelfCheckCommand.self, ConfigCommand.self])
 }

@@ -11,8 +11,7 @@ struct SelfCheckCommand: AsyncParsableCommand {
         abstract: "Check the AMQP transport against a broker with a confirmed round trip.",
         discussion: "Exit status 0 when every step worked; otherwise the failing step and the broker's own message.")
 
-    @Option(help: "Broker URL (amqp:// or amqps://). Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: "Messages to send through the round trip.")
     var messages = 100
@@ -23,8 +22,7 @@ struct SelfCheckCommand: AsyncParsableCommand {
             handler.logLevel = .warning
             return handler
         }
-        let config: AMQPConfiguration
-        do { config = try AMQPConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+        let config = try fleet.amqpConfiguration(try fleet.settings())
         let started = Date()
         func step(_ text: String) { print(String(format: "  %7.1f ms  %@", Date().timeIntervalSince(started) * 1000, text)) }
         print("AMQP self-check against \(config.redactedURL)")

@@ -24,10 +24,7 @@ struct SubmitCommand: AsyncParsableCommand {
     var detach = false
     @Option(help: "Give up following after this many seconds.")
     var timeout: Double = 3600
-    @Option(help: "Name prefix of the fleet's exchanges and queues.")
-    var prefix = "patchfleet"
-    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -46,10 +43,11 @@ struct SubmitCommand: AsyncParsableCommand {
             for p in problems { print("  - \(p)") }
             throw ExitCode(2)
         }
-        let topology = FleetTopology(prefix: prefix)
-        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), recovery: .default)
+        let settings = try fleet.settings()
+        let topology = try fleet.topology(settings)
+        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .default)
         // Listen before submitting, so no event is missed.
-        let listen = "\(prefix).submit.\(UUID().uuidString.prefix(8).lowercased())"
+        let listen = "\(topology.prefix).submit.\(UUID().uuidString.prefix(8).lowercased())"
         try await connection.declare(QueueSpec(listen, durable: false, exclusive: true, autoDelete: true))
         try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "job.#"))
         try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "host.#"))
@@ -106,38 +104,45 @@ struct SubmitCommand: AsyncParsableCommand {
 /// per-host summary. Plain lines, one per change, so it reads the same in a
 /// terminal, a pipe or a CI log.
 struct ProgressPrinter {
-    let jobId: String
+    /// Nil: every job (watch without a job), never ending on its own.
+    let jobId: String?
     var started = Date()
     var hosts: [String: HostStateChange] = [:]
 
-    init(jobId: String) { self.jobId = jobId }
+    init(jobId: String?) { self.jobId = jobId }
+
+    func concerns(_ id: String?) -> Bool { jobId == nil || id == jobId }
+
+    mutating func remember(_ host: HostStateChange) { hosts[host.host] = host }
 
     mutating func handle(_ event: FleetEvent) -> Int32? {
         let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(started))
         switch event.event {
-        case .host(let change) where change.jobId == jobId:
+        case .host(let change) where concerns(change.jobId):
             hosts[change.host] = change
             let outcome = change.outcome.map { " -> \($0.kind.rawValue.uppercased())\($0.reason.map { ": \($0)" } ?? "")" } ?? ""
-            print("\(elapsed)  \((change.cluster ?? "(standalone)").padding(toLength: 10, withPad: " ", startingAt: 0)) "
+            let job = jobId == nil ? "\(change.jobId)  " : ""
+            print("\(elapsed)  \(job)\((change.cluster ?? "(standalone)").padding(toLength: 10, withPad: " ", startingAt: 0)) "
                   + "\(change.host.padding(toLength: 11, withPad: " ", startingAt: 0)) \(change.phase.rawValue)\(outcome)")
-        case .job(let change) where change.jobId == jobId:
-            print("\(elapsed)  job \(jobId) \(change.state.rawValue)\(change.reason.map { ": \($0)" } ?? "")")
+        case .job(let change) where concerns(change.jobId):
+            print("\(elapsed)  job \(change.jobId) \(change.state.rawValue)\(change.reason.map { ": \($0)" } ?? "")")
+            guard jobId != nil else { return nil }
             switch change.state {
             case .succeeded: printSummary(); return 0
             case .failed, .cancelled: printSummary(); return 1
             default: return nil
             }
-        case .jobRejected(let rejection) where rejection.jobId == jobId:
-            print("job \(jobId) was rejected:")
+        case .jobRejected(let rejection) where concerns(rejection.jobId):
+            print("job \(rejection.jobId ?? "(unnamed)") was rejected:")
             for p in rejection.problems { print("  - \(p)") }
-            return 2
+            return jobId == nil ? nil : 2
         default:
             break
         }
         return nil
     }
 
-    private func printSummary() {
+    func printSummary() {
         print("\nPer-host outcome:")
         for change in hosts.values.sorted(by: { ($0.cluster ?? "~", $0.host) < ($1.cluster ?? "~", $1.host) }) {
             let outcome = change.outcome?.kind.rawValue ?? change.phase.rawValue

@@ -42,10 +42,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var timeScale: Double = 60
     @Option(help: "The lab's request queue.")
     var labQueue = "patchfleet.lab"
-    @Option(help: "Name prefix of the fleet's exchanges and queues.")
-    var prefix = "patchfleet"
-    @Option(help: "Broker URL. Default: $PATCHFLEET_AMQP_URL or the private broker.")
-    var url: String = defaultBrokerURL
+    @OptionGroup var fleet: FleetOptions
 
     func parsedRoles() throws -> [Role] {
         try roles.split(separator: ",").map { name in
@@ -68,7 +65,8 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.worker")
-        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: url), logger: logger)
+        let settings = try fleet.settings()
+        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), logger: logger)
         let executor: CommandExecutor
         switch backend {
         case .simulated:
@@ -88,7 +86,7 @@ struct WorkerCommand: AsyncParsableCommand {
             executor = CommandExecutor(virtualization: backends.virtualization, updates: backends.updates,
                                        timing: .wallClock(timeScale: 1, pollSeconds: 30))
         }
-        let worker = WorkerService(connection: connection, topology: FleetTopology(prefix: prefix), roles: try parsedRoles(),
+        let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: try parsedRoles(),
                                    concurrency: concurrency, executor: executor, logger: logger)
         try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()

@@ -137,6 +137,30 @@ public actor CoordinatorEngine {
         return .applied
     }
 
+    // MARK: Queries
+
+    /// Read-only answers for `patchfleet status|jobs|watch` on any machine
+    /// that reaches the broker: one job's hosts, or the newest jobs.
+    public func status(_ query: JobQuery) async -> JobStatusReply {
+        do {
+            guard let id = query.jobId else {
+                return JobStatusReply(jobs: try await store.jobs(limit: query.limit ?? 20).map(Self.summary))
+            }
+            guard let job = try await store.job(id: id) else { return JobStatusReply(jobs: [], problem: "there is no job '\(id)'") }
+            let hosts = try await store.sagas(jobId: id).map { HostStateChange(saga: $0.state) }
+            return JobStatusReply(jobs: [Self.summary(job)], hosts: hosts)
+        } catch {
+            return JobStatusReply(jobs: [], problem: "the coordinator cannot read its store: \(error)")
+        }
+    }
+
+    public static func summary(_ job: JobRecord) -> JobSummary {
+        let outcomes = job.report.map { report in
+            Dictionary(uniqueKeysWithValues: HostOutcome.Kind.allCases.map { ($0.rawValue, report.count($0)) })
+        }
+        return JobSummary(id: job.id, state: job.state.rawValue, submittedAt: job.submittedAt, reason: job.reason, outcomes: outcomes)
+    }
+
     // MARK: Results
 
     public enum ResultOutcome: Sendable, Equatable {
@@ -255,9 +279,7 @@ public actor CoordinatorEngine {
         let at = now()
         var outbox = try commands.map { try OutboxEntry.command($0, topology: topology, causation: causation, at: at) }
         if old.phase != new.phase || old.outcome != new.outcome {
-            let change = HostStateChange(jobId: new.jobId, host: new.host, cluster: new.cluster, phase: new.phase,
-                                         outcome: new.outcome, reason: new.outcome?.reason)
-            outbox.append(try OutboxEntry.event(FleetEvent(at: at, .host(change)), topology: topology, at: at))
+            outbox.append(try OutboxEntry.event(FleetEvent(at: at, .host(HostStateChange(saga: new))), topology: topology, at: at))
         }
         return outbox
     }
@@ -273,5 +295,13 @@ public actor CoordinatorEngine {
             collections.append(DeviceCollection(name: name, members: try await updates.collectionMembers(name)))
         }
         return Inventory(clusters: clusters, hosts: hosts, vms: vms, collections: collections, updateLists: updateLists)
+    }
+}
+
+extension HostStateChange {
+    /// A host as its saga stands: what the host events and status answers say.
+    public init(saga: HostSagaState) {
+        self.init(jobId: saga.jobId, host: saga.host, cluster: saga.cluster, phase: saga.phase,
+                  outcome: saga.outcome, reason: saga.outcome?.reason)
     }
 }

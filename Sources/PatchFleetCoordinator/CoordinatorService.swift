@@ -38,7 +38,8 @@ public final class CoordinatorService: Sendable {
         try await connection.declare(topology.topology)
         let jobs = try await connection.consume(queue: topology.jobsQueue, prefetch: 8)
         let results = try await connection.consume(queue: topology.resultsQueue, prefetch: 64)
-        consumers.withLock { $0 = [jobs, results] }
+        let queries = try await connection.consume(queue: topology.queriesQueue, prefetch: 16)
+        consumers.withLock { $0 = [jobs, results, queries] }
         logger.notice("coordinator running")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -47,9 +48,13 @@ public final class CoordinatorService: Sendable {
             group.addTask {
                 for try await delivery in results { await self.handleResult(delivery) }
             }
+            group.addTask {
+                for try await delivery in queries { await self.handleQuery(delivery) }
+            }
             group.addTask { await self.loop { await self.engine.tick() } }
             group.addTask { await self.loop { await self.dispatchOutbox() } }
             // The consumers end on shutdown; then stop the timers.
+            try await group.next()
             try await group.next()
             try await group.next()
             group.cancelAll()
@@ -145,6 +150,34 @@ public final class CoordinatorService: Sendable {
         case .refused(let reason):
             await refuse(delivery, queue: topology.resultsQueue, reason: reason, jobId: result.task.jobId)
         }
+    }
+
+    /// Answers a status question on its `reply_to`, correlated by the
+    /// question's message id. Read-only: nothing to commit before the ack.
+    private func handleQuery(_ delivery: AMQPDelivery) async {
+        let decoded: DecodedMessage
+        do { decoded = try decoder.decode(delivery) } catch {
+            await refuse(delivery, queue: topology.queriesQueue, reason: error.description, jobId: nil)
+            return
+        }
+        guard case .jobQuery(let query, let envelope) = decoded else {
+            await refuse(delivery, queue: topology.queriesQueue, reason: "expected a patchfleet.job.query message", jobId: nil)
+            return
+        }
+        guard let replyTo = envelope.replyTo, !replyTo.isEmpty else {
+            await refuse(delivery, queue: topology.queriesQueue, reason: "a job query needs reply_to: there is nowhere to answer", jobId: query.jobId)
+            return
+        }
+        let reply = await engine.status(query)
+        do {
+            var message = try WireEncoder.encode(reply, causationId: envelope.messageId)
+            message.properties.correlationId = envelope.messageId
+            try await connection.publish(message, exchange: "", routingKey: replyTo)
+        } catch {
+            // The asker is gone (its reply queue with it) or the broker failed: a read, nothing to keep.
+            logger.info("could not answer a status query on \(replyTo): \(error)")
+        }
+        delivery.ack()
     }
 
     /// The `job.rejected` event (and a reply to `reply_to`, if the submitter gave one).

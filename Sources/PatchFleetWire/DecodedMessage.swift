@@ -5,10 +5,13 @@ public enum DecodedMessage: Sendable, Equatable {
     case task(TaskMessage, Envelope)
     case result(ResultMessage, Envelope)
     case event(FleetEvent, Envelope)
+    case jobQuery(JobQuery, Envelope)
+    case jobStatus(JobStatusReply, Envelope)
 
     public var envelope: Envelope {
         switch self {
-        case .jobSubmission(_, let e), .jobControl(_, let e), .task(_, let e), .result(_, let e), .event(_, let e): e
+        case .jobSubmission(_, let e), .jobControl(_, let e), .task(_, let e), .result(_, let e), .event(_, let e),
+             .jobQuery(_, let e), .jobStatus(_, let e): e
         }
     }
 }

@@ -7,7 +7,8 @@ extension Envelope {
     public var amqpProperties: AMQPProperties {
         var headers = AMQPFieldTable()
         headers[EnvelopeHeader.schemaVersion] = .int64(Int64(schema.version))
-        headers[EnvelopeHeader.jobId] = .string(jobId)
+        // Questions about every job belong to none: no job id header then.
+        if !jobId.isEmpty || schema.schema.isJobScoped { headers[EnvelopeHeader.jobId] = .string(jobId) }
         if let causationId { headers[EnvelopeHeader.causationId] = .string(causationId) }
         if let cluster { headers[EnvelopeHeader.cluster] = .string(cluster) }
         if let host { headers[EnvelopeHeader.host] = .string(host) }
@@ -57,7 +58,12 @@ extension Envelope {
         let correlation = properties.correlationId.flatMap { $0.isEmpty ? nil : $0 }
         let correlationId = try pick(.correlationId, correlation, facts.correlationId)
         let causationId = try pick(.causationId, try reader.string(EnvelopeHeader.causationId), facts.causationId)
-        guard let jobId = try pick(.jobId, try reader.string(EnvelopeHeader.jobId), facts.jobId) else {
+        let jobId: String
+        if let picked = try pick(.jobId, try reader.string(EnvelopeHeader.jobId), facts.jobId) {
+            jobId = picked
+        } else if !schema.schema.isJobScoped {
+            jobId = ""
+        } else {
             throw .missingHeader(EnvelopeHeader.jobId)
         }
         let cluster = try pick(.cluster, try reader.string(EnvelopeHeader.cluster), facts.cluster)

@@ -7,6 +7,12 @@ public enum MessageSchema: String, Sendable, CaseIterable, Codable {
     case task = "patchfleet.task"
     case result = "patchfleet.result"
     case event = "patchfleet.event"
+    case jobQuery = "patchfleet.job.query"
+    case jobStatus = "patchfleet.job.status"
+
+    /// Every message but a question about all jobs (and its answer) belongs
+    /// to one job and must name it.
+    public var isJobScoped: Bool { self != .jobQuery && self != .jobStatus }
 
     /// The versions this build reads. A version bump means a change an old
     /// reader would misread; readers refuse what is not listed here rather

@@ -43,6 +43,12 @@ public struct WireDecoder: Sendable {
         case .event:
             let (m, e) = try Self.read(FleetEvent.self, body, properties, schema)
             return .event(m, e)
+        case .jobQuery:
+            let (m, e) = try Self.read(JobQuery.self, body, properties, schema)
+            return .jobQuery(m, e)
+        case .jobStatus:
+            let (m, e) = try Self.read(JobStatusReply.self, body, properties, schema)
+            return .jobStatus(m, e)
         }
     }
 

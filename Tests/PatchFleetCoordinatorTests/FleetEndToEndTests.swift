@@ -23,8 +23,27 @@ struct FleetEndToEndTests {
     @Test func theExampleJobRunsThroughTheFleetAndKeepsEveryInvariant() async throws {
         let fleet = try await FleetHarness.start(timeScale: 2_000)
         try await fleet.submit()
+        // Another terminal follows the job it did not submit.
+        _ = try #require(try await fleet.nextJobEvent { $0.state == .accepted })
+        let watch = try ChildProcess(patchfleetExecutable(), ["watch", fleet.job.id] + fleet.brokerArguments, log: "e2e-watch")
         let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
         #expect(finished.jobId == fleet.job.id)
+        #expect(await watch.exitStatus() == 1, "the job failed (TYO-H2), so watch exits 1: \(watch.output())")
+        #expect(watch.output().contains("Per-host outcome") && watch.output().contains("TYO-H2"), "\(watch.output())")
+
+        // status and jobs ask the running coordinator over the broker.
+        let status = try await runCommand([patchfleetExecutable(), "status", fleet.job.id] + fleet.brokerArguments)
+        #expect(status.contains("finished"), "\(status)")
+        #expect(status.split(separator: "\n").contains { $0.contains("DUB-H2") && $0.contains("held") }, "\(status)")
+        #expect(status.split(separator: "\n").contains { $0.contains("SEA-H2") && $0.contains("patched") }, "\(status)")
+        let jobs = try await runCommand([patchfleetExecutable(), "jobs"] + fleet.brokerArguments)
+        #expect(jobs.split(separator: "\n").contains { $0.contains(fleet.job.id) && $0.contains("finished") && $0.contains("held 3") }, "\(jobs)")
+        do {
+            _ = try await runCommand([patchfleetExecutable(), "status", "no-such-job"] + fleet.brokerArguments)
+            Issue.record("status of a job that does not exist succeeded")
+        } catch let failure as CommandFailed {
+            #expect(failure.description.contains("there is no job 'no-such-job'"))
+        }
         let report = try await fleet.report()
         #expect(report.isComplete)
         #expect(report.host("DUB-H2")?.outcome?.kind == .held, "Rule 1")
@@ -101,6 +120,8 @@ struct FleetHarness {
     let events: AMQPConsumer
 
     var storePath: String { storeDirectory.appendingPathComponent("coordinator.sqlite").path }
+    /// What a CLI on another machine would pass to reach this fleet.
+    var brokerArguments: [String] { ["--prefix", topology.prefix, "--url", FleetEndToEndTests.url] }
 
     /// `roles`: the worker processes to start (one per role); `adjust` edits the example job.
     static func start(timeScale: Double, roles: [Role] = Role.allCases,

@@ -41,6 +41,8 @@ struct DocsExamplesTests {
             case .task: _ = try check(TaskMessage.self, body)
             case .result: _ = try check(ResultMessage.self, body)
             case .event: _ = try check(FleetEvent.self, body)
+            case .jobQuery: _ = try check(JobQuery.self, body)
+            case .jobStatus: _ = try check(JobStatusReply.self, body)
             }
         }
         #expect(seen == Set(MessageSchema.allCases), "the page lacks an example of \(Set(MessageSchema.allCases).subtracting(seen))")

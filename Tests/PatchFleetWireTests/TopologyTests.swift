@@ -9,11 +9,13 @@ struct TopologyTests {
 
     @Test func namesFollowTheDesign() {
         #expect(fleet.exchanges.map(\.name) == ["patchfleet.control", "patchfleet.tasks", "patchfleet.results",
-                                                "patchfleet.dead", "patchfleet.delay", "patchfleet.events"])
-        #expect(fleet.exchanges.map(\.kind) == [.topic, .direct, .direct, .fanout, .headers, .topic])
+                                                "patchfleet.dead", "patchfleet.delay", "patchfleet.events", "patchfleet.query"])
+        #expect(fleet.exchanges.map(\.kind) == [.topic, .direct, .direct, .fanout, .headers, .topic, .direct])
         #expect(Role.allCases.map(fleet.taskQueue) == ["patchfleet.tasks.drain", "patchfleet.tasks.deploy",
                                                        "patchfleet.tasks.rebalance"])
-        #expect(fleet.queues.count == 1 + 3 + 1 + 1 + 2 * 5)
+        #expect(fleet.queues.count == 1 + 3 + 1 + 1 + 1 + 2 * 5)
+        let queries = fleet.queues.first { $0.name == "patchfleet.coordinator.queries" }
+        #expect(queries?.messageTTL == 60_000, "unanswered questions expire instead of piling up")
         #expect(fleet.exchanges.allSatisfy(\.durable) && fleet.queues.allSatisfy(\.durable))
     }
 

@@ -7,6 +7,10 @@ extension FleetTopology {
         AMQPConnection.Publication(message, exchange: controlExchange, routingKey: "job.submit", mandatory: true)
     }
 
+    public func query(_ message: AMQPMessage) -> AMQPConnection.Publication {
+        AMQPConnection.Publication(message, exchange: queryExchange, routingKey: Self.queryRoutingKey, mandatory: true)
+    }
+
     public func control(_ control: JobControlRequest, _ message: AMQPMessage) -> AMQPConnection.Publication {
         AMQPConnection.Publication(message, exchange: controlExchange, routingKey: control.action.routingKey,
                                    mandatory: true)

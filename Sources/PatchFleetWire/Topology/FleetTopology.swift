@@ -22,6 +22,10 @@ public struct FleetTopology: Sendable, Equatable {
     /// Topic: `job.submit`, `job.cancel`, `job.pause`, `job.resume`.
     public var controlExchange: String { "\(prefix).control" }
     public var jobsQueue: String { "\(prefix).coordinator.jobs" }
+    /// Direct: routing key `job.query`; read-only questions to the coordinator.
+    public var queryExchange: String { "\(prefix).query" }
+    public var queriesQueue: String { "\(prefix).coordinator.queries" }
+    public static let queryRoutingKey = "job.query"
     /// Direct: routing key = role name.
     public var tasksExchange: String { "\(prefix).tasks" }
     public func taskQueue(_ role: Role) -> String { "\(prefix).tasks.\(role.rawValue)" }
@@ -65,6 +69,7 @@ public struct FleetTopology: Sendable, Equatable {
             ExchangeSpec(deadExchange, kind: .fanout),
             ExchangeSpec(delayExchange, kind: .headers),
             ExchangeSpec(eventsExchange, kind: .topic),
+            ExchangeSpec(queryExchange, kind: .direct),
         ]
     }
 
@@ -75,6 +80,10 @@ public struct FleetTopology: Sendable, Equatable {
         // The end of the line: no dead-letter exchange, no limit. x-death
         // on each message says where it died and why.
         queues.append(QueueSpec(deadQueue, type: .quorum))
+        // A question nobody answered within a minute has no asker left: it
+        // expires (a read, so nothing is lost) instead of piling up while
+        // the coordinator is down.
+        queues.append(QueueSpec(queriesQueue, messageTTL: 60_000))
         for target in DelayTarget.allCases {
             for seconds in delayBuckets.seconds {
                 queues.append(QueueSpec(
@@ -104,6 +113,7 @@ public struct FleetTopology: Sendable, Equatable {
         }
         bindings.append(QueueBinding(queue: resultsQueue, exchange: resultsExchange, routingKey: Self.resultsRoutingKey))
         bindings.append(QueueBinding(queue: deadQueue, exchange: deadExchange))
+        bindings.append(QueueBinding(queue: queriesQueue, exchange: queryExchange, routingKey: Self.queryRoutingKey))
         for target in DelayTarget.allCases {
             for seconds in delayBuckets.seconds {
                 bindings.append(QueueBinding(

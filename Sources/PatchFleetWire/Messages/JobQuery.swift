@@ -1,0 +1,72 @@
+import PatchFleetCore
+
+/// A read-only question to the coordinator: one job's hosts (`jobId`), or
+/// the newest jobs (`jobId` nil). Sent to the query exchange with `reply_to`
+/// (and answered there with a `JobStatusReply` whose `correlation_id` is
+/// the query's message id). Queries have their own exchange so a broker
+/// user allowed to ask is not thereby allowed to submit.
+public struct JobQuery: WireMessage {
+    public static let schema = MessageSchema.jobQuery
+    public static let requiredHeaders: Set<EnvelopeField> = []
+
+    public var jobId: String?
+    /// For the job list: how many, newest first.
+    public var limit: Int?
+
+    public init(jobId: String? = nil, limit: Int? = nil) {
+        self.jobId = jobId
+        self.limit = limit
+    }
+
+    public var envelopeFacts: EnvelopeFacts { EnvelopeFacts(jobId: jobId) }
+
+    public func validate() throws(WireError) {
+        if let jobId { try FieldCheck.nonEmpty(jobId, "jobId") }
+        if let limit, !(1...1000).contains(limit) {
+            throw .invalidField(path: "limit", reason: "must be between 1 and 1000, found \(limit)")
+        }
+    }
+}
+
+/// One job as the coordinator's store has it.
+public struct JobSummary: Codable, Sendable, Hashable {
+    public var id: String
+    /// The store's state: running, paused, cancelling, finished.
+    public var state: String
+    public var submittedAt: Instant
+    public var reason: String?
+    /// Hosts by outcome (`patched`, `held`, ...), once the job has finished.
+    public var outcomes: [String: Int]?
+
+    public init(id: String, state: String, submittedAt: Instant, reason: String? = nil, outcomes: [String: Int]? = nil) {
+        self.id = id
+        self.state = state
+        self.submittedAt = submittedAt
+        self.reason = reason
+        self.outcomes = outcomes
+    }
+}
+
+/// The coordinator's answer to a `JobQuery`.
+public struct JobStatusReply: WireMessage {
+    public static let schema = MessageSchema.jobStatus
+    public static let requiredHeaders: Set<EnvelopeField> = []
+
+    public var jobs: [JobSummary]
+    /// For a one-job query: every host of the job, as its last event said.
+    public var hosts: [HostStateChange]
+    /// Why the query could not be answered (e.g. no such job).
+    public var problem: String?
+
+    public init(jobs: [JobSummary], hosts: [HostStateChange] = [], problem: String? = nil) {
+        self.jobs = jobs
+        self.hosts = hosts
+        self.problem = problem
+    }
+
+    public var envelopeFacts: EnvelopeFacts { EnvelopeFacts(jobId: jobs.count == 1 ? jobs[0].id : nil) }
+
+    public func validate() throws(WireError) {
+        for (index, job) in jobs.enumerated() { try FieldCheck.nonEmpty(job.id, "jobs[\(index)].id") }
+    }
+}
