@@ -122,7 +122,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PatchFleetBackendsTests",
-            dependencies: ["PatchFleetBackends", "PatchFleetCore", "PatchFleetWorker"],
+            dependencies: ["PatchFleetBackends", "PatchFleetCore", "PatchFleetWorker",
+                           // The fleet over the real backends: processes, the broker, the wire.
+                           "AMQP", "PatchFleetWire", "PatchFleetTestSupport"],
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),

@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import PatchFleetCoordinator
 import PatchFleetCore
-import PatchFleetLab
 import PatchFleetSimulator
 import PatchFleetStore
 import PatchFleetWire
@@ -18,23 +17,21 @@ struct CoordinatorCommand: AsyncParsableCommand {
         discussion: """
             State lives in the SQLite store (--store); after a restart the coordinator resumes every unfinished
             job from it. On SIGTERM or SIGINT it stops taking messages, publishes what is pending and exits 0.
-            Example:
+            Jobs are validated and scheduled against the inventory the backend reports (--backend, as the
+            workers' option). The saga clock runs at --time-scale: the lab's pace, or real time with real backends.
+            Examples:
               patchfleet coordinator --store /var/lib/patchfleet/coordinator.sqlite --catalog docs/examples/inventory.yaml --time-scale 120
+              patchfleet coordinator --store /var/lib/patchfleet/coordinator.sqlite --catalog /etc/patchfleet/update-lists.yaml \\
+                --backend config --backend-config /etc/patchfleet/backends.yaml --datacenter b44
             """)
 
     @Option(help: "The SQLite saga store (created if missing).")
     var store: String
-    @Option(help: "A file with the update lists jobs may name (an inventory or lab file's `updateLists`).")
+    @Option(help: "A file with the update lists jobs may name: `updateLists:` of an inventory or lab file, or a file with only that key.")
     var catalog: String
-    @Option(help: "Simulated seconds per wall-clock second: the saga clock runs at the lab's pace (1 for real backends).")
-    var timeScale: Double = 60
-    @Option(help: "The lab's request queue (backend: simulated).")
-    var labQueue = "patchfleet.lab"
+    @OptionGroup(title: "Backend")
+    var backendOptions: BackendOptions
     @OptionGroup var fleet: FleetOptions
-
-    func validate() throws {
-        guard timeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(timeScale))") }
-    }
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -47,13 +44,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let sagaStore: SQLiteSagaStore
         do { sagaStore = try SQLiteSagaStore(path: store) } catch { throw ValidationError("cannot open the store \(store): \(error)") }
         // The saga clock: wall time, sped up like the lab's, continuing across restarts.
-        let clock = try AnchoredClock.load(path: store + ".clock", timeScale: timeScale)
+        let clock = try AnchoredClock.load(path: store + ".clock", timeScale: backendOptions.effectiveTimeScale)
         let now: @Sendable () -> Instant = { clock.now() }
         let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), logger: logger)
-        let backend = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+        let backends = try await backendOptions.make(connection: connection, logger: logger)
+        logger.notice("coordinator backends: \(backends.label)")
         let topology = try fleet.topology(settings)
-        let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backend, updates: backend,
-                                       updateLists: updateLists, now: now, logger: logger)
+        let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
+                                       updates: backends.updates, updateLists: updateLists, now: now, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, logger: logger)
         try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })

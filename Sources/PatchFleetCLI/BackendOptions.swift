@@ -1,0 +1,86 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Logging
+import PatchFleetBackends
+import PatchFleetCore
+import PatchFleetLab
+
+/// What the coordinator and the workers act on, with the options that choose
+/// it: the one place that turns `--backend ...` into a (virtualization,
+/// update) backend pair, so a coordinator and its workers given the same
+/// options see the same datacenter.
+struct BackendOptions: ParsableArguments {
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        /// The lab (simulated datacenter) over AMQP.
+        case simulated
+        /// The real backends named in --backend-config for --datacenter
+        /// (VMM or Failover Clustering, plus ConfigMgr, over PowerShell/SSH).
+        case config
+    }
+
+    @Option(help: "Backend: simulated (the lab) or config (the real backends of --backend-config).")
+    var backend: Kind = .simulated
+    @Option(help: "With --backend config: the backend configuration file (see docs/backends.md).")
+    var backendConfig: String?
+    @Option(help: "With --backend config: which datacenter of the configuration to act on.")
+    var datacenter: String?
+    @Option(help: "With --backend simulated: the lab's request queue.")
+    var labQueue = "patchfleet.lab"
+    @Option(help: """
+        Backend seconds per wall-clock second: the lab's --time-scale with --backend simulated (default 60); \
+        real backends run in real time (1, the only value allowed with --backend config).
+        """)
+    var timeScale: Double?
+
+    /// Real servers are never sped up: a sped-up saga clock would cut every
+    /// policy timeout (drain, install, reboot) short against them.
+    var effectiveTimeScale: Double { timeScale ?? (backend == .simulated ? 60 : 1) }
+
+    func validate() throws {
+        guard effectiveTimeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(effectiveTimeScale))") }
+        switch backend {
+        case .simulated:
+            if backendConfig != nil || datacenter != nil {
+                throw ValidationError("--backend-config and --datacenter apply to --backend config only")
+            }
+        case .config:
+            if backendConfig == nil || datacenter == nil {
+                throw ValidationError("--backend config needs --backend-config FILE and --datacenter NAME")
+            }
+            if effectiveTimeScale != 1 {
+                throw ValidationError("--time-scale \(effectiveTimeScale) with --backend config: real backends run in real time (1)")
+            }
+        }
+    }
+
+    /// The pair of backends these options name, plus what to log about them.
+    struct Backends: Sendable {
+        var virtualization: any VirtualizationBackend
+        var updates: any UpdateBackend
+        var label: String
+    }
+
+    /// The lab client on `connection`, or the real backends of the
+    /// configuration file (a bad file is refused with every problem listed).
+    func make(connection: AMQPConnection, logger: Logger) async throws -> Backends {
+        switch backend {
+        case .simulated:
+            let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+            return Backends(virtualization: client, updates: client, label: "simulated (lab at \(labQueue))")
+        case .config:
+            // validate() has made sure both are there.
+            let file = backendConfig ?? "", datacenter = datacenter ?? ""
+            let configuration: BackendConfiguration
+            do { configuration = try BackendConfiguration.load(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw ValidationError("cannot load the backend configuration \(file): \(error)")
+            }
+            let set: BackendSet
+            do { set = try BackendFactory.make(configuration, datacenter: datacenter, logger: logger) } catch {
+                throw ValidationError("\(error.message)")
+            }
+            return Backends(virtualization: set.virtualization, updates: set.updates,
+                            label: "\(set.label) for datacenter \(datacenter) (\(file))")
+        }
+    }
+}
