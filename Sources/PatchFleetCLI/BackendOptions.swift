@@ -19,27 +19,58 @@ struct BackendOptions: ParsableArguments {
         case config
     }
 
-    @Option(help: "Backend: simulated (the lab) or config (the real backends of --backend-config).")
-    var backend: Kind = .simulated
+    @Option(help: "Backend: simulated (the lab) or config (the real backends of --backend-config). Default: simulated.")
+    var backend: Kind?
     @Option(help: "With --backend config: the backend configuration file (see docs/backends.md).")
     var backendConfig: String?
     @Option(help: "With --backend config: which datacenter of the configuration to act on.")
     var datacenter: String?
-    @Option(help: "With --backend simulated: the lab's request queue.")
-    var labQueue = "patchfleet.lab"
+    @Option(help: "With --backend simulated: the lab's request queue. Default: patchfleet.lab.")
+    var labQueue: String?
     @Option(help: """
         Backend seconds per wall-clock second: the lab's --time-scale with --backend simulated (default 60); \
         real backends run in real time (1, the only value allowed with --backend config).
         """)
     var timeScale: Double?
 
+    static let keys: Set<String> = ["backend", "backendConfig", "datacenter", "labQueue", "timeScale"]
+
+    /// These options over the `section` of the configuration file and the
+    /// environment (flag first), checked as a whole.
+    func resolve(_ settings: Settings, section: String) throws -> BackendChoice {
+        let kindText = try settings.string(section, "backend", flag: backend?.rawValue, default: Kind.simulated.rawValue)
+        guard let kind = Kind(rawValue: kindText) else {
+            throw ValidationError("\(section).backend: unknown backend '\(kindText)'; known: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let choice = BackendChoice(
+            kind: kind,
+            backendConfig: try settings.optionalString(section, "backendConfig", flag: backendConfig),
+            datacenter: try settings.optionalString(section, "datacenter", flag: datacenter),
+            labQueue: try settings.string(section, "labQueue", flag: labQueue, default: "patchfleet.lab"),
+            timeScale: try settings.optionalString(section, "timeScale", flag: timeScale.map { String($0) }).map { text in
+                guard let value = Double(text) else { throw ValidationError("\(section).timeScale must be a number, found '\(text)'") }
+                return value
+            })
+        try choice.validate()
+        return choice
+    }
+}
+
+/// The backend options once resolved from flags, environment and file.
+struct BackendChoice: Sendable {
+    var kind: BackendOptions.Kind
+    var backendConfig: String?
+    var datacenter: String?
+    var labQueue: String
+    var timeScale: Double?
+
     /// Real servers are never sped up: a sped-up saga clock would cut every
     /// policy timeout (drain, install, reboot) short against them.
-    var effectiveTimeScale: Double { timeScale ?? (backend == .simulated ? 60 : 1) }
+    var effectiveTimeScale: Double { timeScale ?? (kind == .simulated ? 60 : 1) }
 
     func validate() throws {
         guard effectiveTimeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(effectiveTimeScale))") }
-        switch backend {
+        switch kind {
         case .simulated:
             if backendConfig != nil || datacenter != nil {
                 throw ValidationError("--backend-config and --datacenter apply to --backend config only")
@@ -64,7 +95,7 @@ struct BackendOptions: ParsableArguments {
     /// The lab client on `connection`, or the real backends of the
     /// configuration file (a bad file is refused with every problem listed).
     func make(connection: AMQPConnection, logger: Logger) async throws -> Backends {
-        switch backend {
+        switch kind {
         case .simulated:
             let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
             return Backends(virtualization: client, updates: client, label: "simulated (lab at \(labQueue))")

@@ -25,10 +25,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 --backend config --backend-config /etc/patchfleet/backends.yaml --datacenter b44
             """)
 
-    @Option(help: "The SQLite saga store (created if missing).")
-    var store: String
+    @Option(help: "The SQLite saga store (created if missing). Or coordinator.store in the configuration file.")
+    var store: String?
     @Option(help: "A file with the update lists jobs may name: `updateLists:` of an inventory or lab file, or a file with only that key.")
-    var catalog: String
+    var catalog: String?
+    @Option(help: """
+        Seconds the scheduler may reuse its last read of the inventory (each read queries the managers). \
+        Default: 0 with --backend simulated, 15 with --backend config.
+        """)
+    var inventoryRefreshSeconds: Double?
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
     @OptionGroup var fleet: FleetOptions
@@ -37,6 +42,17 @@ struct CoordinatorCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(["store", "catalog", "inventoryRefreshSeconds"]))
+        let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
+        guard let store = try settings.optionalString("coordinator", "store", flag: store) else {
+            throw ValidationError("the coordinator needs its store: --store FILE (or coordinator.store in the configuration)")
+        }
+        guard let catalog = try settings.optionalString("coordinator", "catalog", flag: catalog) else {
+            throw ValidationError("the coordinator needs the update lists: --catalog FILE (or coordinator.catalog in the configuration)")
+        }
+        let refresh = try settings.double("coordinator", "inventoryRefreshSeconds", flag: inventoryRefreshSeconds,
+                                          default: backendChoice.kind == .config ? 15 : 0)
+        guard refresh >= 0 else { throw ValidationError("--inventory-refresh-seconds must be >= 0 (got \(refresh))") }
         let updateLists: [UpdateList]
         do { updateLists = try LabConfiguration.load(contentsOf: URL(fileURLWithPath: catalog)).inventory.updateLists } catch {
             throw ValidationError("cannot read update lists from \(catalog): \(error)")
@@ -44,14 +60,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let sagaStore: SQLiteSagaStore
         do { sagaStore = try SQLiteSagaStore(path: store) } catch { throw ValidationError("cannot open the store \(store): \(error)") }
         // The saga clock: wall time, sped up like the lab's, continuing across restarts.
-        let clock = try AnchoredClock.load(path: store + ".clock", timeScale: backendOptions.effectiveTimeScale)
+        let clock = try AnchoredClock.load(path: store + ".clock", timeScale: backendChoice.effectiveTimeScale)
         let now: @Sendable () -> Instant = { clock.now() }
         let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), logger: logger)
-        let backends = try await backendOptions.make(connection: connection, logger: logger)
+        let backends = try await backendChoice.make(connection: connection, logger: logger)
         logger.notice("coordinator backends: \(backends.label)")
         let topology = try fleet.topology(settings)
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
-                                       updates: backends.updates, updateLists: updateLists, now: now, logger: logger)
+                                       updates: backends.updates, updateLists: updateLists, now: now,
+                                       inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, logger: logger)
         try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })

@@ -19,44 +19,48 @@ struct WorkerCommand: AsyncParsableCommand {
               patchfleet worker --roles drain --backend config --backend-config /etc/patchfleet/backends.yaml --datacenter b44
             """)
 
-    @Option(help: "Comma-separated roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var roles = Role.allCases.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Tasks carried out at once, per role.")
-    var concurrency = 4
+    @Option(help: "Comma-separated roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")). Default: all.")
+    var roles: String?
+    @Option(help: "Tasks carried out at once, per role. Default: 4.")
+    var concurrency: Int?
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
     @Option(help: """
         Backend seconds between two looks at a host coming back from a restart, or at a VM locked by an \
-        operation in flight.
+        operation in flight. Default: 30.
         """)
-    var pollSeconds: Double = 30
+    var pollSeconds: Double?
     @OptionGroup var fleet: FleetOptions
 
-    func parsedRoles() throws -> [Role] {
-        try roles.split(separator: ",").map { name in
+    static func parseRoles(_ text: String) throws -> [Role] {
+        let roles = try text.split(separator: ",").map { name in
             guard let role = Role(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("unknown role '\(name)' in --roles; known: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return role
         }
-    }
-
-    func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be >= 1 (got \(concurrency))") }
-        guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be > 0 (got \(pollSeconds))") }
-        guard !(try parsedRoles()).isEmpty else { throw ValidationError("--roles names no role") }
+        guard !roles.isEmpty else { throw ValidationError("--roles names no role") }
+        return roles
     }
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.worker")
         let settings = try fleet.settings()
+        try settings.checkKeys("worker", known: BackendOptions.keys.union(["roles", "concurrency", "pollSeconds"]))
+        let backendChoice = try backendOptions.resolve(settings, section: "worker")
+        let roles = try Self.parseRoles(try settings.string("worker", "roles", flag: roles,
+                                                            default: Role.allCases.map(\.rawValue).joined(separator: ",")))
+        let concurrency = try settings.int("worker", "concurrency", flag: concurrency, default: 4)
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be >= 1 (got \(concurrency))") }
+        let pollSeconds = try settings.double("worker", "pollSeconds", flag: pollSeconds, default: 30)
+        guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be > 0 (got \(pollSeconds))") }
         let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), logger: logger)
-        let backends = try await backendOptions.make(connection: connection, logger: logger)
+        let backends = try await backendChoice.make(connection: connection, logger: logger)
         logger.notice("worker backends: \(backends.label)")
         let executor = CommandExecutor(virtualization: backends.virtualization, updates: backends.updates,
-                                       timing: .wallClock(timeScale: backendOptions.effectiveTimeScale, pollSeconds: pollSeconds))
-        let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: try parsedRoles(),
+                                       timing: .wallClock(timeScale: backendChoice.effectiveTimeScale, pollSeconds: pollSeconds))
+        let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: roles,
                                    concurrency: concurrency, executor: executor, logger: logger)
         try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()

@@ -19,10 +19,20 @@ public actor CoordinatorEngine {
     /// Update lists jobs may name. The update-manager protocol has no way to
     /// resolve a list yet, so the coordinator is configured with them.
     let updateLists: [UpdateList]
+    /// How long the scheduler may reuse its last read of the inventory. Each
+    /// read is three manager queries (three PowerShell sessions against a
+    /// VMM server), so against real managers the tick must not read every
+    /// time; the saga's own precheck observes its cluster fresh before
+    /// touching a host, so a scheduling decision on a slightly older view
+    /// never acts on it unchecked. Zero: read every tick (the simulator).
+    let inventoryMaxAge: Duration
+    private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
 
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
-                scheduler: any SchedulingStrategy = Scheduler(), logger: Logger = Logger(label: "patchfleet.coordinator")) {
+                scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
+                logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.inventoryMaxAge = inventoryMaxAge
         self.updateLists = updateLists
         self.store = store
         self.topology = topology
@@ -205,7 +215,7 @@ public actor CoordinatorEngine {
         do {
             let jobs = try await store.unfinishedJobs()
             guard !jobs.isEmpty else { return }
-            let inventory = try await observeInventory()
+            let inventory = try await schedulingInventory()
             for job in jobs { try await schedule(job, inventory: inventory) }
         } catch {
             logger.error("scheduler tick failed: \(error)")
@@ -282,6 +292,15 @@ public actor CoordinatorEngine {
             outbox.append(try OutboxEntry.event(FleetEvent(at: at, .host(HostStateChange(saga: new))), topology: topology, at: at))
         }
         return outbox
+    }
+
+    /// The inventory for a scheduling round: the last read while it is
+    /// younger than `inventoryMaxAge`, else a fresh one.
+    private func schedulingInventory() async throws(BackendError) -> Inventory {
+        if let cached = cachedInventory, ContinuousClock.now - cached.read < inventoryMaxAge { return cached.inventory }
+        let inventory = try await observeInventory()
+        cachedInventory = (ContinuousClock.now, inventory)
+        return inventory
     }
 
     /// The datacenter as the backends report it now, for validation and

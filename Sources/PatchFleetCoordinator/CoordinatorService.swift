@@ -20,6 +20,11 @@ public final class CoordinatorService: Sendable {
     let logger: Logger
     private let decoder = WireDecoder()
     private let consumers = Mutex<[AMQPConsumer]>([])
+    /// One dispatch at a time: two concurrent rounds would read the same
+    /// pending entries and publish them twice (a worker would then run one
+    /// task twice in parallel). A round asked for while one runs is folded
+    /// into one more pass of the running round.
+    private let dispatch = Mutex<(running: Bool, again: Bool)>((false, false))
     private let stopping = Atomic<Bool>(false)
 
     public init(engine: CoordinatorEngine, connection: AMQPConnection, store: any SagaStore, topology: FleetTopology,
@@ -75,9 +80,34 @@ public final class CoordinatorService: Sendable {
         }
     }
 
-    /// Publishes ready outbox messages in one confirmed batch and marks the
+    /// Publishes ready outbox messages in confirmed batches and marks the
     /// confirmed ones; the rest stay for the next round (at-least-once).
+    /// Single-flight: see `dispatch`.
     func dispatchOutbox() async {
+        let mine = dispatch.withLock { state -> Bool in
+            if state.running {
+                state.again = true
+                return false
+            }
+            state.running = true
+            return true
+        }
+        guard mine else { return }
+        while true {
+            await dispatchRound()
+            let more = dispatch.withLock { state -> Bool in
+                if state.again {
+                    state.again = false
+                    return true
+                }
+                state.running = false
+                return false
+            }
+            if !more { return }
+        }
+    }
+
+    private func dispatchRound() async {
         do {
             let pending = try await store.pendingOutbox(limit: 500, readyAt: now())
             guard !pending.isEmpty else { return }

@@ -83,4 +83,52 @@ struct ConfigurationPrecedenceTests {
             #expect(failure.description.contains("cannot read the configuration file /nonexistent/patchfleet.yaml"))
         }
     }
+
+    /// Command sections follow the same order: here the file's value is bad,
+    /// the environment's is bad, and the flag's is good, so which error (if
+    /// any) the worker stops with shows which source won.
+    @Test func workerAndCoordinatorSettingsFollowTheSameOrder() async throws {
+        let path = try Self.file("""
+            broker:
+              url: amqp://guest:guest@127.0.0.1:1/%2f
+            worker:
+              concurrency: 0
+              roles: [drain, deploy]
+            """)
+        defer { unlink(path) }
+        func worker(_ arguments: [String], environment: [String: String] = [:]) async -> String {
+            do {
+                return try await runCommand([patchfleetExecutable(), "worker", "--config", path] + arguments,
+                                            environment: Self.clean.merging(environment) { $1 })
+            } catch {
+                return "\(error)"
+            }
+        }
+        let fromFile = await worker([])
+        #expect(fromFile.contains("--concurrency must be >= 1 (got 0)"), "\(fromFile)")
+        let fromEnv = await worker([], environment: ["PATCHFLEET_WORKER_CONCURRENCY": "-3"])
+        #expect(fromEnv.contains("--concurrency must be >= 1 (got -3)"), "\(fromEnv)")
+        // The flag wins; the worker then goes on to the broker of the file (port 1: refused).
+        let fromFlag = await worker(["--concurrency", "2"], environment: ["PATCHFLEET_WORKER_CONCURRENCY": "-3"])
+        #expect(!fromFlag.contains("--concurrency must be"), "\(fromFlag)")
+        #expect(fromFlag.contains("127.0.0.1:1"), "it tried the file's broker: \(fromFlag)")
+
+        let typo = try Self.file("worker:\n  concurency: 2\n")
+        defer { unlink(typo) }
+        do {
+            _ = try await runCommand([patchfleetExecutable(), "worker", "--config", typo], environment: Self.clean)
+            Issue.record("a misspelt key was accepted")
+        } catch let failure as CommandFailed {
+            #expect(failure.description.contains("unknown key 'worker.concurency'"), "\(failure.description)")
+        }
+
+        let coordinator = try Self.file("coordinator:\n  catalog: /nonexistent/catalog.yaml\n")
+        defer { unlink(coordinator) }
+        do {
+            _ = try await runCommand([patchfleetExecutable(), "coordinator", "--config", coordinator], environment: Self.clean)
+            Issue.record("a coordinator without a store started")
+        } catch let failure as CommandFailed {
+            #expect(failure.description.contains("the coordinator needs its store"), "\(failure.description)")
+        }
+    }
 }
