@@ -95,7 +95,7 @@ let package = Package(
             name: "PatchFleetCLI",
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
-                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,7 +114,9 @@ let package = Package(
                            "PatchFleetTestSupport"]
         ),
         // Helpers shared by the tests that run real processes.
-        .target(name: "PatchFleetTestSupport", path: "Tests/Support"),
+        // Fleet processes as children: `patchfleet demo`, the chaos run, the process tests.
+        .target(name: "PatchFleetSupervisor"),
+        .target(name: "PatchFleetTestSupport", dependencies: ["PatchFleetSupervisor"], path: "Tests/Support"),
         .testTarget(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",

@@ -15,6 +15,10 @@ struct LabReportCommand: ParsableCommand {
     var snapshot: String
 
     func run() throws {
+        try Self.printReport(snapshot: snapshot)
+    }
+
+    static func printReport(snapshot: String) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: snapshot)) } catch {
             throw ValidationError("cannot read the snapshot \(snapshot): \(error.localizedDescription)")

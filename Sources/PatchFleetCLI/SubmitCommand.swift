@@ -46,34 +46,40 @@ struct SubmitCommand: AsyncParsableCommand {
         let settings = try fleet.settings()
         let topology = try fleet.topology(settings)
         let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .default)
+        let status = try await JobSubmitter(connection: connection, topology: topology)
+            .submit(spec, follow: !detach, timeout: timeout)
+        await connection.close()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Submits a job and follows it: `patchfleet submit` and `patchfleet demo`.
+struct JobSubmitter {
+    let connection: AMQPConnection
+    let topology: FleetTopology
+
+    /// Returns the exit status: 0 succeeded; 1 failed or cancelled; 2
+    /// rejected; 3 not ended within `timeout` (0 when not following).
+    func submit(_ spec: JobSpec, follow: Bool, timeout: Double) async throws -> Int32 {
         // Listen before submitting, so no event is missed.
         let listen = "\(topology.prefix).submit.\(UUID().uuidString.prefix(8).lowercased())"
         try await connection.declare(QueueSpec(listen, durable: false, exclusive: true, autoDelete: true))
         try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "job.#"))
         try await connection.bind(QueueBinding(queue: listen, exchange: topology.eventsExchange, routingKey: "host.#"))
         let messageId = UUID().uuidString
-        var envelope = JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"])
-            .envelope(messageId: messageId, timestamp: UInt64(Date().timeIntervalSince1970), replyTo: listen)
-        envelope.replyTo = listen
-        let message = try WireEncoder.encode(JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"]),
-                                             envelope: envelope)
-        let publication = topology.submission(message)
+        let submission = JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"])
+        let envelope = submission.envelope(messageId: messageId, timestamp: UInt64(Date().timeIntervalSince1970), replyTo: listen)
+        let publication = topology.submission(try WireEncoder.encode(submission, envelope: envelope))
         try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                      mandatory: true)
         print("job \(spec.id) submitted (message \(messageId))")
-        if detach {
-            await connection.close()
-            return
-        }
-        let status = try await follow(spec.id, queue: listen, connection: connection)
-        await connection.close()
-        if status != 0 { throw ExitCode(status) }
+        guard follow else { return 0 }
+        return try await self.follow(spec.id, queue: listen, timeout: timeout)
     }
 
     /// Prints the job's progress; returns the exit status.
-    private func follow(_ jobId: String, queue: String, connection: AMQPConnection) async throws -> Int32 {
+    private func follow(_ jobId: String, queue: String, timeout: Double) async throws -> Int32 {
         let consumer = try await connection.consume(queue: queue, prefetch: 200)
-        let deadline = Date().addingTimeInterval(timeout)
         let outcome: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask {
                 var progress = ProgressPrinter(jobId: jobId)
@@ -85,15 +91,16 @@ struct SubmitCommand: AsyncParsableCommand {
                 return nil
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow)))
+                try await Task.sleep(for: .seconds(timeout))
                 return nil
             }
             let first = try await group.next() ?? nil
             group.cancelAll()
             return first
         }
+        await consumer.cancel()
         guard let outcome else {
-            print("job \(jobId) did not end within \(Int(timeout)) s (it keeps running; `patchfleet submit --detach` does not wait)")
+            print("job \(jobId) did not end within \(Int(timeout)) s (it keeps running; follow it with `patchfleet watch \(jobId)`)")
             return 3
         }
         return outcome

@@ -1,23 +1,7 @@
 import Foundation
-
-/// The `patchfleet` executable in the build products directory (the test
-/// bundle sits beside it); tests that run real processes use it.
-public func patchfleetExecutable() -> String {
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("patchfleet").path), url.path != "/" {
-        url.deleteLastPathComponent()
-    }
-    return url.appendingPathComponent("patchfleet").path
-}
-
-public func eventuallyTrue(within seconds: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A child process started with posix_spawnp (Foundation's Process can miss
 /// a child's exit on Linux and hang), stdin from /dev/null, stdout and stderr
@@ -27,9 +11,15 @@ public final class ChildProcess: Sendable {
     public let logPath: String
 
     /// `path` is looked up on PATH when it has no slash; `environment` adds to
-    /// (or overrides) this process's environment.
-    public init(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(log)-\(UUID().uuidString.prefix(6)).log").path
+    /// (or overrides) this process's environment. The log is a new file in
+    /// the temporary directory named after `log`.
+    public convenience init(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
+        try self.init(path, arguments, logPath: FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(log)-\(UUID().uuidString.prefix(6)).log").path, environment: environment)
+    }
+
+    public init(_ path: String, _ arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
+        self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -42,7 +32,7 @@ public final class ChildProcess: Sendable {
         defer { (argv + env).forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, path, &actions, nil, argv, env)
-        guard rc == 0 else { throw CommandFailed(description: "cannot run \(path): errno \(rc)") }
+        guard rc == 0 else { throw SpawnError(description: "cannot run \(path): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }
 
@@ -64,23 +54,24 @@ public final class ChildProcess: Sendable {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// Whether the process has ended, without reaping it (so `exitStatus()`
+    /// still reads its status): an ended child is a zombie until waited for.
+    public var hasExited: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        // "pid (comm) S ...": the state letter follows the command name.
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     public func output() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 }
 
-public struct CommandFailed: Error, CustomStringConvertible {
+public struct SpawnError: Error, CustomStringConvertible {
     public let description: String
-    public init(description: String) { self.description = description }
 }
 
-/// Runs a command to completion; returns its output, or throws with it if
-/// the command failed. The wait happens off the cooperative pool.
-public func runCommand(_ argv: [String], environment: [String: String] = [:]) async throws -> String {
-    let child = try ChildProcess(argv[0], Array(argv.dropFirst()), log: "cmd", environment: environment)
-    let status = await child.exitStatus()
-    let output = child.output()
-    unlink(child.logPath)
-    guard status == 0 else {
-        throw CommandFailed(description: "\(argv.joined(separator: " ")) failed (\(status)): \(output)")
-    }
-    return output
+/// This process's own executable, to start more of the same (the demo's
+/// coordinator and workers are `patchfleet` too).
+public func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
