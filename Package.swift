@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c), from Debian's librabbitmq-dev.
@@ -56,7 +57,8 @@ let package = Package(
         ),
         // PatchFleet's messages on the wire: envelope, schemas, decoder that
         // names what is wrong, and the fleet's RabbitMQ topology.
-        .target(name: "PatchFleetWire", dependencies: ["AMQP", "PatchFleetCore"]),
+        .target(name: "PatchFleetWire", dependencies: ["AMQP", "PatchFleetCore", .product(name: "Crypto", package: "swift-crypto"),
+                                                      .product(name: "Yams", package: "Yams")]),
         // The coordinator's durable saga store: sagas + inbox + outbox in one
         // transaction (SQLite via GRDB, WAL), behind a protocol.
         .target(

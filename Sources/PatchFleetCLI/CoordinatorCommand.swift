@@ -36,14 +36,16 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var inventoryRefreshSeconds: Double?
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
+    @OptionGroup var signing: SigningOptions
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(["store", "catalog", "inventoryRefreshSeconds"]))
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds"]))
         let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
+        let signer = try signing.resolve(settings, section: "coordinator")
         guard let store = try settings.optionalString("coordinator", "store", flag: store) else {
             throw ValidationError("the coordinator needs its store: --store FILE (or coordinator.store in the configuration)")
         }
@@ -70,7 +72,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                        updates: backends.updates, updateLists: updateLists, now: now,
                                        inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
-                                         now: now, logger: logger)
+                                         now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale, logger: logger)
         try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })
         await connection.close()
     }

@@ -133,7 +133,11 @@ final class DemoFleet: Sendable {
 
     func start(inventory: String, workersPerRole: Int) async throws {
         let scale = String(timeScale)
-        let common = ["--url", url, "--prefix", topology.prefix]
+        // Signed tasks and results, as in production: a throwaway keyring.
+        let keyring = "\(directory)/keyring.yaml"
+        try Keyring.newSecret().write(toFile: "\(directory)/demo.key", atomically: true, encoding: .utf8)
+        try "signing: demo\nkeys:\n  - id: demo\n    secretFile: demo.key\n".write(toFile: keyring, atomically: true, encoding: .utf8)
+        let common = ["--url", url, "--prefix", topology.prefix, "--keyring", keyring]
         try await launch("lab", ["lab", "--inventory", inventory, "--time-scale", scale, "--queue", labQueue,
                                  "--snapshot", snapshot, "--url", url], ready: "lab serving")
         try await launch("coordinator", ["coordinator", "--store", "\(directory)/coordinator.sqlite", "--catalog", inventory,

@@ -25,6 +25,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int?
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
+    @OptionGroup var signing: SigningOptions
     @Option(help: """
         Backend seconds between two looks at a host coming back from a restart, or at a VM locked by an \
         operation in flight. Default: 30.
@@ -47,8 +48,9 @@ struct WorkerCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.worker")
         let settings = try fleet.settings()
-        try settings.checkKeys("worker", known: BackendOptions.keys.union(["roles", "concurrency", "pollSeconds"]))
+        try settings.checkKeys("worker", known: BackendOptions.keys.union(SigningOptions.keys).union(["roles", "concurrency", "pollSeconds"]))
         let backendChoice = try backendOptions.resolve(settings, section: "worker")
+        let signer = try signing.resolve(settings, section: "worker")
         let roles = try Self.parseRoles(try settings.string("worker", "roles", flag: roles,
                                                             default: Role.allCases.map(\.rawValue).joined(separator: ",")))
         let concurrency = try settings.int("worker", "concurrency", flag: concurrency, default: 4)
@@ -61,7 +63,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let executor = CommandExecutor(virtualization: backends.virtualization, updates: backends.updates,
                                        timing: .wallClock(timeScale: backendChoice.effectiveTimeScale, pollSeconds: pollSeconds))
         let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: roles,
-                                   concurrency: concurrency, executor: executor, logger: logger)
+                                   concurrency: concurrency, executor: executor, signer: signer, logger: logger)
         try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()
     }

@@ -287,7 +287,9 @@ public actor CoordinatorEngine {
     private func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
                           causation: String?) throws -> [OutboxMessage] {
         let at = now()
-        var outbox = try commands.map { try OutboxEntry.command($0, topology: topology, causation: causation, at: at) }
+        // One command outstanding at a time: the new state's deadline is its deadline.
+        var outbox = try commands.map { try OutboxEntry.command($0, topology: topology, causation: causation,
+                                                                deadline: new.awaitingDeadline, at: at) }
         if old.phase != new.phase || old.outcome != new.outcome {
             outbox.append(try OutboxEntry.event(FleetEvent(at: at, .host(HostStateChange(saga: new))), topology: topology, at: at))
         }

@@ -18,6 +18,10 @@ public final class CoordinatorService: Sendable {
     let now: @Sendable () -> Instant
     let tickInterval: Duration
     let logger: Logger
+    /// Signs tasks and timers, verifies results; nil runs unsigned (warned at start).
+    let signer: MessageSigner?
+    /// Saga seconds per wall-clock second, to stamp tasks with wall-clock deadlines.
+    let timeScale: Double
     private let decoder = WireDecoder()
     private let consumers = Mutex<[AMQPConsumer]>([])
     /// One dispatch at a time: two concurrent rounds would read the same
@@ -29,7 +33,10 @@ public final class CoordinatorService: Sendable {
 
     public init(engine: CoordinatorEngine, connection: AMQPConnection, store: any SagaStore, topology: FleetTopology,
                 now: @escaping @Sendable () -> Instant, tickInterval: Duration = .milliseconds(250),
+                signer: MessageSigner? = nil, timeScale: Double = 1,
                 logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.signer = signer
+        self.timeScale = timeScale
         self.engine = engine
         self.connection = connection
         self.store = store
@@ -45,6 +52,9 @@ public final class CoordinatorService: Sendable {
         let results = try await connection.consume(queue: topology.resultsQueue, prefetch: 64)
         let queries = try await connection.consume(queue: topology.queriesQueue, prefetch: 16)
         consumers.withLock { $0 = [jobs, results, queries] }
+        if signer == nil {
+            logger.warning("tasks and results are NOT signed: any broker user allowed to publish to the tasks exchange can command the workers (give a keyring)")
+        }
         logger.notice("coordinator running")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -114,7 +124,8 @@ public final class CoordinatorService: Sendable {
             var ready: [(String, AMQPConnection.Publication)] = []
             for entry in pending {
                 do {
-                    ready.append((entry.id, try OutboxEntry.publication(entry, topology: topology)))
+                    ready.append((entry.id, try OutboxEntry.publication(entry, topology: topology, signer: signer,
+                                                                        wallClock: wallClock)))
                 } catch {
                     logger.error("outbox entry \(entry.id) cannot be encoded: \(error)")
                 }
@@ -129,6 +140,12 @@ public final class CoordinatorService: Sendable {
         } catch {
             logger.error("outbox dispatch failed: \(error)")
         }
+    }
+
+    /// A saga-time instant on the wall clock (the saga clock runs `timeScale` times faster).
+    private func wallClock(_ sagaTime: Instant) -> Instant {
+        let ahead = sagaTime.seconds(since: now()) / timeScale
+        return Instant(secondsSinceEpoch: Date().timeIntervalSince1970 + ahead)
     }
 
     private func handleJobMessage(_ delivery: AMQPDelivery) async {
@@ -162,6 +179,12 @@ public final class CoordinatorService: Sendable {
     }
 
     private func handleResult(_ delivery: AMQPDelivery) async {
+        if let signer {
+            do throws(SigningError) { try signer.verify(delivery.properties, body: delivery.body) } catch {
+                await refuse(delivery, queue: topology.resultsQueue, reason: "result refused: \(error)", jobId: nil)
+                return
+            }
+        }
         let decoded: DecodedMessage
         do { decoded = try decoder.decode(delivery) } catch {
             await refuse(delivery, queue: topology.resultsQueue, reason: error.description, jobId: nil)

@@ -12,6 +12,10 @@ import PatchFleetWire
 enum OutboxEntry {
     static let kindHeader = "pf-kind"
     static let causationHeader = "pf-causation"
+    /// The saga-level deadline of a task (saga time); stamped on the task as
+    /// a wall-clock `x-pf-deadline` at publication, so a worker never starts
+    /// an attempt the saga has already given up on.
+    static let deadlineHeader = "pf-deadline"
 
     enum Kind: String {
         case task, timer, event
@@ -19,10 +23,12 @@ enum OutboxEntry {
 
     /// A saga command: a task for a worker role, or (wakeAt) the coordinator's
     /// own timer, held in the outbox until it is due and then answered.
-    static func command(_ command: SagaCommand, topology: FleetTopology, causation: String?, at now: Instant) throws -> OutboxMessage {
+    static func command(_ command: SagaCommand, topology: FleetTopology, causation: String?, deadline: Instant? = nil,
+                        at now: Instant) throws -> OutboxMessage {
         let id = command.idempotencyKey
         var headers = [kindHeader: Kind.task.rawValue]
         if let causation { headers[causationHeader] = causation }
+        if let deadline { headers[deadlineHeader] = String(deadline.secondsSinceEpoch) }
         if case .wakeAt(let wake) = command.body {
             headers[kindHeader] = Kind.timer.rawValue
             let answer = ResultMessage(answering: command, taskMessageId: id, at: wake.at, .timerFired)
@@ -41,17 +47,25 @@ enum OutboxEntry {
                       headers: [kindHeader: Kind.event.rawValue], body: try WireCoding.encode(event), createdAt: now)
     }
 
-    /// The publication for a stored entry.
-    static func publication(_ entry: OutboxMessage, topology: FleetTopology) throws -> AMQPConnection.Publication {
+    /// The publication for a stored entry. `wallClock` turns a saga-time
+    /// deadline into the wall-clock one workers check; `signer` signs tasks
+    /// and timer results (events are for everyone and carry no authority).
+    static func publication(_ entry: OutboxMessage, topology: FleetTopology, signer: MessageSigner? = nil,
+                            wallClock: (Instant) -> Instant = { $0 }) throws -> AMQPConnection.Publication {
         let causation = entry.headers[causationHeader]
         switch Kind(rawValue: entry.headers[kindHeader] ?? "") {
         case .task:
             let task = try WireCoding.decode(TaskMessage.self, from: entry.body)
-            return try topology.task(task, try WireEncoder.encode(task, messageId: entry.id, causationId: causation))
+            let deadline = entry.headers[deadlineHeader].flatMap(Double.init).map { wallClock(Instant(secondsSinceEpoch: $0)) }
+            var message = try WireEncoder.encode(task, messageId: entry.id, causationId: causation, deadline: deadline)
+            signer?.sign(&message)
+            return try topology.task(task, message)
         case .timer:
             let result = try WireCoding.decode(ResultMessage.self, from: entry.body)
             // A result's causation is the task it answers (the body says which).
-            return topology.result(try WireEncoder.encode(result, messageId: entry.id))
+            var message = try WireEncoder.encode(result, messageId: entry.id)
+            signer?.sign(&message)
+            return topology.result(message)
         case .event:
             let event = try WireCoding.decode(FleetEvent.self, from: entry.body)
             return try topology.event(event, try WireEncoder.encode(event, messageId: entry.id))

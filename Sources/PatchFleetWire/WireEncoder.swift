@@ -25,9 +25,9 @@ public enum WireEncoder {
 
     /// Encodes with an envelope derived from the body (see `WireMessage.envelope`).
     public static func encode<M: WireMessage>(_ message: M, messageId: String = UUID().uuidString,
-                                              causationId: String? = nil,
+                                              causationId: String? = nil, deadline: Instant? = nil,
                                               traceparent: Traceparent? = .random()) throws(WireError) -> AMQPMessage {
-        try encode(message, envelope: message.envelope(messageId: messageId, causationId: causationId,
+        try encode(message, envelope: message.envelope(messageId: messageId, causationId: causationId, deadline: deadline,
                                                        traceparent: traceparent,
                                                        timestamp: UInt64(max(0, Date().timeIntervalSince1970))))
     }

@@ -20,11 +20,14 @@ public final class WorkerService: Sendable {
     public let executor: CommandExecutor
     private let decoder = WireDecoder()
     private let logger: Logger
+    /// Verifies tasks and signs results; nil runs unsigned (warned at start).
+    private let signer: MessageSigner?
     private let consumers = Mutex<[AMQPConsumer]>([])
     private let stopping = Atomic<Bool>(false)
 
     public init(connection: AMQPConnection, topology: FleetTopology = FleetTopology(), roles: [Role], concurrency: Int,
-                executor: CommandExecutor, logger: Logger = Logger(label: "patchfleet.worker")) {
+                executor: CommandExecutor, signer: MessageSigner? = nil, logger: Logger = Logger(label: "patchfleet.worker")) {
+        self.signer = signer
         self.connection = connection
         self.topology = topology
         self.roles = roles
@@ -43,6 +46,9 @@ public final class WorkerService: Sendable {
             started.append((role, consumer))
         }
         consumers.withLock { $0 = started.map(\.1) }
+        if signer == nil {
+            logger.warning("tasks are NOT verified: this worker acts on any task on its queues (give a keyring)")
+        }
         if stopping.load(ordering: .acquiring) { await cancelConsumers() }
         logger.notice("worker serving \(roles.map(\.rawValue).joined(separator: ", ")) with \(concurrency) task(s) at once per role")
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -75,6 +81,13 @@ public final class WorkerService: Sendable {
 
     func handle(_ delivery: AMQPDelivery, role: Role) async {
         let queue = topology.taskQueue(role)
+        // Authenticity first: nothing of an unverified task is trusted.
+        if let signer {
+            do throws(SigningError) { try signer.verify(delivery.properties, body: delivery.body) } catch {
+                await deadLetter(delivery, queue: queue, reason: "task refused: \(error)")
+                return
+            }
+        }
         let task: TaskMessage, envelope: Envelope
         do {
             guard case .task(let t, let e) = try decoder.decode(delivery) else {
@@ -106,8 +119,9 @@ public final class WorkerService: Sendable {
         let result = ResultMessage(answering: task.command, taskMessageId: envelope.messageId,
                                    at: Instant(secondsSinceEpoch: Date().timeIntervalSince1970), answer)
         do {
-            let message = try WireEncoder.encode(result, causationId: envelope.messageId,
+            var message = try WireEncoder.encode(result, causationId: envelope.messageId,
                                                  traceparent: envelope.traceparent?.child() ?? .random())
+            signer?.sign(&message)
             let publication = topology.result(message)
             try await connection.publish(publication.message, exchange: publication.exchange,
                                          routingKey: publication.routingKey, mandatory: publication.mandatory)

@@ -65,8 +65,22 @@ struct FleetEndToEndTests {
             job.policy.retryBackoffSeconds = 30
         }
         try await fleet.submit()
+        // A result no worker signed, for a saga of the job: refused, not applied.
+        let forged = ResultMessage(answering: SagaCommand(sagaId: "\(fleet.job.id):SEA-H1", jobId: fleet.job.id, host: "SEA-H1",
+                                                          cluster: "Seattle", sagaVersion: 1, issuedAt: Instant(secondsSinceEpoch: 0),
+                                                          body: .observeCluster(HostRef(host: "SEA-H1"))),
+                                   taskMessageId: "forged-task", at: Instant(secondsSinceEpoch: 0), .clusterObserved(ClusterSnapshot(hosts: [], vms: [])))
+        let publication = fleet.topology.result(try WireEncoder.encode(forged, messageId: "forged-result"))
+        try await fleet.admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
         let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
         #expect(finished.state == .failed)
+        let dead = try await fleet.admin.consume(queue: fleet.topology.deadQueue, prefetch: 10)
+        var iterator = dead.makeAsyncIterator()
+        let refused = try #require(try await iterator.next())
+        #expect(refused.properties.messageId == "forged-result")
+        #expect(refused.properties.headers?[DeadLetterHeader.reason]?.stringValue?.contains("result refused: unsigned") == true)
+        refused.ack()
+        await dead.cancel()
         let report = try await fleet.report()
         #expect(report.isComplete)
         let failed = report.hosts.filter { $0.outcome?.kind == .failed }
@@ -150,8 +164,12 @@ struct FleetHarness {
         }
         let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
+        // Signed tasks and results across the processes, as in production.
+        try Keyring.newSecret().write(to: storeDirectory.appendingPathComponent("k1.key"), atomically: true, encoding: .utf8)
+        try "signing: k1\nkeys:\n  - id: k1\n    secretFile: k1.key\n"
+            .write(to: storeDirectory.appendingPathComponent("keyring.yaml"), atomically: true, encoding: .utf8)
         let common = ["--time-scale", String(timeScale), "--prefix", topology.prefix, "--lab-queue", labQueue,
-                      "--url", FleetEndToEndTests.url]
+                      "--url", FleetEndToEndTests.url, "--keyring", storeDirectory.appendingPathComponent("keyring.yaml").path]
         var processes = [try ChildProcess(binary, ["coordinator", "--store", storeDirectory.appendingPathComponent("coordinator.sqlite").path,
                                                    "--catalog", examples.appendingPathComponent("inventory.yaml").path] + common,
                                           log: "e2e-coordinator")]

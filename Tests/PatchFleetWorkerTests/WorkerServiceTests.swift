@@ -17,7 +17,8 @@ struct WorkerServiceTests {
 
     /// A fleet topology and lab of their own, a worker serving every role,
     /// and a cleanup that deletes what was declared.
-    func withWorker(_ body: @Sendable (FleetTopology, AMQPConnection, SimulatedDatacenter) async throws -> Void) async throws {
+    func withWorker(signer: MessageSigner? = nil,
+                    _ body: @Sendable (FleetTopology, AMQPConnection, SimulatedDatacenter) async throws -> Void) async throws {
         let fleet = FleetTopology(prefix: "test-worker-\(UUID().uuidString.prefix(8).lowercased())")
         let labQueue = "\(fleet.prefix).lab"
         let admin = try await AMQPConnection.connect(url: Self.url)
@@ -31,7 +32,8 @@ struct WorkerServiceTests {
         let client = try await LabClient.connect(connection: workerConnection, requestQueue: labQueue, timeout: .seconds(10))
         let worker = WorkerService(connection: workerConnection, topology: fleet, roles: Role.allCases, concurrency: 4,
                                    executor: CommandExecutor(virtualization: client, updates: client,
-                                                             timing: .wallClock(timeScale: 100_000, pollSeconds: 30)))
+                                                             timing: .wallClock(timeScale: 100_000, pollSeconds: 30)),
+                                   signer: signer)
         let running = Task { try await worker.run() }
         var failure: (any Error)?
         do { try await body(fleet, admin, datacenter) } catch { failure = error }
@@ -91,6 +93,60 @@ struct WorkerServiceTests {
             }
             #expect(reasons.contains { $0.lowercased().contains("json") }, "\(reasons)")
             #expect(reasons.contains { $0.contains("pollCompliance task is not work for the drain role") }, "\(reasons)")
+        }
+    }
+
+    /// With a keyring, the worker acts only on tasks signed with a key in
+    /// force and within their deadline; everything else is dead-lettered
+    /// with the reason, and its result is signed.
+    @Test func onlySignedTasksWithinTheirDeadlineAreCarriedOut() async throws {
+        let current = try MessageSigner.Key(id: "k2", secret: Data(repeating: 2, count: 32))
+        let retired = try MessageSigner.Key(id: "k1", secret: Data(repeating: 1, count: 32), retired: true)
+        let workerKeys = try MessageSigner(keys: [current, retired], signingKeyId: "k2")
+        let oldSigner = try MessageSigner(keys: [try MessageSigner.Key(id: "k1", secret: Data(repeating: 1, count: 32))], signingKeyId: "k1")
+        let forger = try MessageSigner(keys: [try MessageSigner.Key(id: "k2", secret: Data(repeating: 9, count: 32))], signingKeyId: "k2")
+        try await withWorker(signer: workerKeys) { fleet, admin, datacenter in
+            func send(_ vm: String, messageId: String, deadline: Instant? = nil, _ sign: (inout AMQPMessage) -> Void) async throws {
+                let task = TaskMessage(CommandExecutorTests.command(.vmAction(VMActionRequest(
+                    host: "H1", vm: vm, action: VMAction(.liveMigrate, to: "H2"), timeoutSeconds: 600))))
+                var message = try WireEncoder.encode(task, messageId: messageId, deadline: deadline)
+                sign(&message)
+                let publication = try fleet.task(task, message)
+                try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
+            }
+            let now = Date().timeIntervalSince1970
+            try await send("web", messageId: "unsigned") { _ in }
+            try await send("web", messageId: "forged") { forger.sign(&$0) }
+            try await send("web", messageId: "retired-key") { oldSigner.sign(&$0) }
+            try await send("web", messageId: "expired", deadline: Instant(secondsSinceEpoch: now - 60)) { workerKeys.sign(&$0) }
+            try await send("web", messageId: "re-aimed") { message in
+                workerKeys.sign(&message)
+                // Signed for H1, then pointed at another host: the signature covers the host header.
+                message.properties.headers?[EnvelopeHeader.host] = .string("H9")
+            }
+            var reasons: [String: String] = [:]
+            for _ in 0..<5 {
+                let dead = try await nextMessage(admin, on: fleet.deadQueue)
+                reasons[dead.properties.messageId ?? "?"] = dead.properties.headers?[DeadLetterHeader.reason]?.stringValue
+                dead.ack()
+            }
+            #expect(reasons["unsigned"]?.contains("task refused: unsigned") == true, "\(reasons)")
+            #expect(reasons["forged"]?.contains("does not match") == true, "\(reasons)")
+            #expect(reasons["retired-key"]?.contains("retired key 'k1'") == true, "\(reasons)")
+            #expect(reasons["expired"]?.contains("deadline") == true, "\(reasons)")
+            #expect(reasons["re-aimed"]?.contains("does not match") == true, "\(reasons)")
+            #expect(datacenter.inventory.vm(named: "web")?.host == "H1", "no refused task moved anything")
+
+            try await send("web", messageId: "good", deadline: Instant(secondsSinceEpoch: now + 600)) { workerKeys.sign(&$0) }
+            let delivery = try await nextMessage(admin, on: fleet.resultsQueue)
+            #expect(throws: Never.self) { try workerKeys.verify(delivery.properties, body: delivery.body) }
+            guard case .result(let result, _) = try WireDecoder().decode(delivery) else {
+                Issue.record("not a result")
+                return
+            }
+            #expect(result.task.messageId == "good")
+            #expect(datacenter.inventory.vm(named: "web")?.host == "H2")
+            delivery.ack()
         }
     }
 }
