@@ -42,6 +42,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var timeScale: Double = 60
     @Option(help: "The lab's request queue.")
     var labQueue = "patchfleet.lab"
+    @Flag(inversion: .prefixedNo,
+          help: "Declare the fleet's exchanges and queues at start. A least-privilege broker user (docs/security.md) may not: run it with --no-declare-topology, after the coordinator has declared them.")
+    var declareTopology = true
     @OptionGroup var fleet: FleetOptions
 
     func parsedRoles() throws -> [Role] {
@@ -87,7 +90,8 @@ struct WorkerCommand: AsyncParsableCommand {
                                        timing: .wallClock(timeScale: 1, pollSeconds: 30))
         }
         let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: try parsedRoles(),
-                                   concurrency: concurrency, executor: executor, logger: logger)
+                                   concurrency: concurrency, executor: executor, declaresTopology: declareTopology,
+                                   logger: logger)
         try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()
     }
