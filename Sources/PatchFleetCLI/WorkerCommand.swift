@@ -31,6 +31,9 @@ struct WorkerCommand: AsyncParsableCommand {
         operation in flight. Default: 30.
         """)
     var pollSeconds: Double?
+    @Flag(inversion: .prefixedNo,
+          help: "Declare the fleet's exchanges and queues at start. A least-privilege broker user (docs/security.md) may not: run it with --no-declare-topology, after the coordinator has declared them.")
+    var declareTopology = true
     @OptionGroup var fleet: FleetOptions
 
     static func parseRoles(_ text: String) throws -> [Role] {
@@ -63,7 +66,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let executor = CommandExecutor(virtualization: backends.virtualization, updates: backends.updates,
                                        timing: .wallClock(timeScale: backendChoice.effectiveTimeScale, pollSeconds: pollSeconds))
         let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: roles,
-                                   concurrency: concurrency, executor: executor, signer: signer, logger: logger)
+                                   concurrency: concurrency, executor: executor, declaresTopology: declareTopology,
+                                   signer: signer, logger: logger)
         try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
         await connection.close()
     }

@@ -18,6 +18,11 @@ public final class WorkerService: Sendable {
     /// Tasks carried out at once, per role (the consumer's prefetch).
     public let concurrency: Int
     public let executor: CommandExecutor
+    /// Whether `run()` declares the fleet topology first. A worker with a
+    /// least-privilege broker user (deploy/rabbitmq/definitions.json) may not:
+    /// declaring, even an identical redeclare, needs configure permission, so
+    /// the coordinator declares and the worker only consumes what is there.
+    public let declaresTopology: Bool
     private let decoder = WireDecoder()
     private let logger: Logger
     /// Verifies tasks and signs results; nil runs unsigned (warned at start).
@@ -26,19 +31,21 @@ public final class WorkerService: Sendable {
     private let stopping = Atomic<Bool>(false)
 
     public init(connection: AMQPConnection, topology: FleetTopology = FleetTopology(), roles: [Role], concurrency: Int,
-                executor: CommandExecutor, signer: MessageSigner? = nil, logger: Logger = Logger(label: "patchfleet.worker")) {
+                executor: CommandExecutor, declaresTopology: Bool = true, signer: MessageSigner? = nil,
+                logger: Logger = Logger(label: "patchfleet.worker")) {
         self.signer = signer
         self.connection = connection
         self.topology = topology
         self.roles = roles
         self.concurrency = max(1, concurrency)
         self.executor = executor
+        self.declaresTopology = declaresTopology
         self.logger = logger
     }
 
     /// Runs until `shutdown()`; returns once every task in hand is finished.
     public func run() async throws {
-        try await connection.declare(topology.topology)
+        if declaresTopology { try await connection.declare(topology.topology) }
         var started: [(Role, AMQPConsumer)] = []
         for role in roles {
             let consumer = try await connection.consume(queue: topology.taskQueue(role), prefetch: UInt16(min(concurrency, 65_535)),

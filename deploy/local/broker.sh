@@ -2,6 +2,9 @@
 # A private RabbitMQ node on loopback for tests and the demo.
 #
 #   deploy/local/broker.sh start|stop|restart|status|url|pause|resume
+#   deploy/local/broker.sh ctl ARGS...                      rabbitmqctl against this node
+#   deploy/local/broker.sh load-definitions FILE SECRETS_DIR  vhost, users, permissions
+#                          (deploy/rabbitmq/load-definitions.sh against this node)
 #
 # It never touches another broker on the machine: its own node name, ports,
 # data and log directories, config and plugin files. Several can run side by
@@ -133,6 +136,9 @@ case "${1:-}" in
     pause) signal_node STOP ;;
     resume) signal_node CONT ;;
     ctl) shift; ctl "$@" ;;
+    load-definitions)
+        shift
+        RABBITMQCTL=$sbin/rabbitmqctl "$repo/deploy/rabbitmq/load-definitions.sh" -n "$node" "$@" ;;
     stop-all)
         # Every instance under $home (tests start extra ones).
         for d in "$home"/*/; do
@@ -140,5 +146,5 @@ case "${1:-}" in
             n=$(basename "$d"); p=$(sed -n 's/^listeners.tcp.1 = 127.0.0.1:\([0-9]*\)$/\1/p' "$d/rabbitmq.conf")
             PATCHFLEET_BROKER_NAME=$n PATCHFLEET_BROKER_PORT=$p "$0" stop
         done ;;
-    *) echo "usage: $0 start|stop|stop-all|restart|status|url|pause|resume|ctl ARGS" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|stop-all|restart|status|url|pause|resume|ctl ARGS|load-definitions FILE SECRETS_DIR" >&2; exit 2 ;;
 esac

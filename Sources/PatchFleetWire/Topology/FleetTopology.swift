@@ -2,8 +2,9 @@ import AMQP
 
 /// The fleet's exchanges, queues and bindings (docs/messages.md has the table).
 /// Every name starts with `prefix`, so tests and side-by-side fleets on one
-/// broker never share a queue. Declaring it is idempotent: every process
-/// declares it at start, and the AMQP layer re-declares it after a reconnect.
+/// broker never share a queue. Declaring it is idempotent: the coordinator
+/// and (unless their broker user may not: docs/security.md) the workers
+/// declare it at start, and the AMQP layer re-declares it after a reconnect.
 public struct FleetTopology: Sendable, Equatable {
     public var prefix: String
     /// Deliveries of one task before the quorum queue dead-letters it (poison
