@@ -109,7 +109,10 @@ let package = Package(
             name: "PatchFleetStoreTests",
             dependencies: ["PatchFleetStore", "PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "PatchFleetWireTests", dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport"]),
+        .testTarget(
+            name: "PatchFleetWireTests",
+            dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(
             name: "PatchFleetWorkerTests",
             dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP",

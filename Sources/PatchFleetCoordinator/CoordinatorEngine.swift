@@ -54,7 +54,11 @@ public actor CoordinatorEngine {
 
     /// Validates a job against the live inventory, expands its targets into
     /// host sagas and records them with the `job.accepted` event.
-    public func submit(_ submission: JobSubmission, messageId: String) async -> SubmitOutcome {
+    ///
+    /// `body` is the submission as it arrived: only the raw body shows options
+    /// PatchFleet does not know (decoding drops them), and a misspelt option
+    /// must be a problem, never silently its default.
+    public func submit(_ submission: JobSubmission, messageId: String, body: Data? = nil) async -> SubmitOutcome {
         let spec = submission.job
         let at = now()
         let inventory: Inventory
@@ -63,7 +67,14 @@ public actor CoordinatorEngine {
         } catch {
             return .rejected([ValidationProblem(path: "targets", message: "cannot read the inventory from the backends: \(error)")])
         }
-        let problems = JobSpecValidator.validate(spec) + JobSpecValidator.validate(spec, against: inventory)
+        // Unknown options, then the job's own problems, then the names the
+        // inventory does not know; each problem once (both lists include the
+        // validator's findings).
+        var problems: [ValidationProblem] = []
+        for problem in (body.map(JobSubmission.validationProblems(body:)) ?? [])
+            + JobSpecValidator.validate(spec, against: inventory) where !problems.contains(problem) {
+            problems.append(problem)
+        }
         guard problems.isEmpty else { return await reject(spec.id, messageId: messageId, problems) }
         let updateIds = TargetResolver.updateIds(spec, in: inventory)
         let sagas = TargetResolver.resolve(spec, in: inventory).map {

@@ -156,7 +156,7 @@ public final class CoordinatorService: Sendable {
         }
         switch decoded {
         case .jobSubmission(let submission, let envelope):
-            switch await engine.submit(submission, messageId: envelope.messageId) {
+            switch await engine.submit(submission, messageId: envelope.messageId, body: delivery.body) {
             case .accepted, .duplicate:
                 await dispatchOutbox()
                 delivery.ack()

@@ -12,13 +12,17 @@ public final class ChildProcess: Sendable {
 
     /// `path` is looked up on PATH when it has no slash; `environment` adds to
     /// (or overrides) this process's environment. The log is a new file in
-    /// the temporary directory named after `log`.
-    public convenience init(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
+    /// the temporary directory named after `log`. `ownGroup`: the child leads
+    /// a process group of its own, so `killGroup` reaches everything it started
+    /// (a shell script's pipelines and background jobs).
+    public convenience init(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:],
+                            ownGroup: Bool = false) throws {
         try self.init(path, arguments, logPath: FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(log)-\(UUID().uuidString.prefix(6)).log").path, environment: environment)
+            .appendingPathComponent("\(log)-\(UUID().uuidString.prefix(6)).log").path, environment: environment, ownGroup: ownGroup)
     }
 
-    public init(_ path: String, _ arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
+    public init(_ path: String, _ arguments: [String], logPath: String, environment: [String: String] = [:],
+                ownGroup: Bool = false) throws {
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -30,13 +34,23 @@ public final class ChildProcess: Sendable {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let env = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + env).forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, path, &actions, nil, argv, env)
+        let rc = posix_spawnp(&pid, path, &actions, &attributes, argv, env)
         guard rc == 0 else { throw SpawnError(description: "cannot run \(path): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }
 
     public func kill(_ signal: Int32) { Glibc.kill(pid, signal) }
+
+    /// Signals the child's whole process group (started with `ownGroup`).
+    public func killGroup(_ signal: Int32) { Glibc.kill(-pid, signal) }
 
     /// Waits for the exit on a thread of its own (never blocking the
     /// cooperative pool, which has as many threads as cores: a blocked pool

@@ -34,7 +34,9 @@ public struct Envelope: Sendable, Equatable {
     public var traceparent: Traceparent?
     /// When the message was sent, in whole seconds since the epoch (AMQP's resolution).
     public var timestamp: UInt64?
-    /// Where a submitter wants the answer (a `job.rejected` or acceptance) sent.
+    /// Where a submitter wants the answer to a submission sent. The coordinator
+    /// answers only a rejection (the `job.rejected` event, with `correlation_id`
+    /// = the submission's message id); acceptance is the `job.<id>.accepted` event.
     public var replyTo: String?
 
     public init(schema: SchemaID, messageId: String, correlationId: String? = nil, causationId: String? = nil,

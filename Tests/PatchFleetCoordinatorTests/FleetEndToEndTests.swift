@@ -206,16 +206,30 @@ struct FleetHarness {
         return nil
     }
 
-    func report() async throws -> JobReport {
-        guard let report = try await SQLiteSagaStore(path: storePath).job(id: job.id)?.report else {
+    /// Events as they come, with their bodies and envelopes, up to and
+    /// including the first for which `isLast` is true.
+    func events(until isLast: (FleetEventBody) -> Bool) async throws -> [(event: FleetEventBody, body: Data, envelope: Envelope)] {
+        var seen: [(event: FleetEventBody, body: Data, envelope: Envelope)] = []
+        var iterator = events.makeAsyncIterator()
+        while let delivery = try await iterator.next() {
+            delivery.ack()
+            guard case .event(let event, let envelope) = try WireDecoder().decode(delivery) else { continue }
+            seen.append((event.event, delivery.body, envelope))
+            if isLast(event.event) { return seen }
+        }
+        return seen
+    }
+
+    func report(jobId: String? = nil) async throws -> JobReport {
+        guard let report = try await SQLiteSagaStore(path: storePath).job(id: jobId ?? job.id)?.report else {
             throw CommandFailed(description: "the job has no report in the store")
         }
         return report
     }
 
-    func violations(_ report: JobReport) -> [InvariantViolation] {
-        InvariantChecker(policy: job.policy).check(initial: lab.inventory, history: datacenter.history,
-                                                   final: datacenter.inventory, report: report)
+    func violations(_ report: JobReport, policy: Policy? = nil) -> [InvariantViolation] {
+        InvariantChecker(policy: policy ?? job.policy).check(initial: lab.inventory, history: datacenter.history,
+                                                             final: datacenter.inventory, report: report)
     }
 
     /// Every process must stop cleanly on SIGTERM; then everything declared is deleted.

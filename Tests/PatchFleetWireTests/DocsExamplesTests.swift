@@ -1,8 +1,10 @@
 import AMQP
 import Foundation
 import PatchFleetCore
+import PatchFleetTestSupport
 @testable import PatchFleetWire
 import Testing
+import Yams
 
 /// Every JSON body in docs/messages.md is a message the decoder accepts, so
 /// the page other systems are built from cannot drift from the code.
@@ -46,6 +48,64 @@ struct DocsExamplesTests {
             }
         }
         #expect(seen == Set(MessageSchema.allCases), "the page lacks an example of \(Set(MessageSchema.allCases).subtracting(seen))")
+    }
+
+    /// (d) The bodies other systems copy from the pages, and the example job
+    /// files, are valid against the published schemas (and decode, above).
+    @Test(arguments: ["messages.md", "integrating.md"])
+    func everyPublicBodyOnThePageMatchesItsSchema(page: String) throws {
+        let library = try PublishedSchemas.library()
+        var checked = 0
+        let document = try DocsPage(page)
+        for block in document.blocks("json") + Self.shellBodies(document) {
+            let body = try JSONValue.parse(block)
+            let schema = try #require(body["schema"]?.stringValue.flatMap(MessageSchema.init(rawValue:)), "\(block.prefix(80))")
+            guard let file = PublishedSchemas.file(for: schema) else { continue }
+            let result = library.validate(body, against: try PublishedSchemas.root(file, library))
+            #expect(result.isValid, "\(page): \(result.errors)\n\(block)")
+            #expect(CodeVerdict.accepts(file, Data(block.utf8)), "\(page): the code refuses\n\(block)")
+            checked += 1
+        }
+        #expect(checked >= 4, "\(page): \(checked) bodies")
+    }
+
+    /// The bodies given to `amqp-publish --body '...'` in a page's shell examples.
+    static func shellBodies(_ page: DocsPage) -> [String] {
+        (page.blocks("sh") + page.blocks("shell")).flatMap { block in
+            block.components(separatedBy: "--body '").dropFirst().compactMap { $0.components(separatedBy: "'").first }
+        }.filter { $0.hasPrefix("{") && $0.contains(#""schema""#) }
+    }
+
+    @Test func theExampleJobFilesMatchTheJobSchema() throws {
+        let library = try PublishedSchemas.library()
+        let root = try PublishedSchemas.root(PublishedSchemas.jobSpecFile, library)
+        let examples = DocsPage.docs.appendingPathComponent("examples")
+        let json = try Data(contentsOf: examples.appendingPathComponent("job.json"))
+        let yaml = try JSONValue(yaml: try Yams.load(yaml: String(contentsOf: examples.appendingPathComponent("job.yaml"), encoding: .utf8)))
+        for (name, document) in [("job.json", try JSONValue.parse(json)), ("job.yaml", yaml)] {
+            let result = library.validate(document, against: root)
+            #expect(result.isValid, "\(name): \(result.errors)")
+        }
+        #expect(CodeVerdict.accepts(PublishedSchemas.jobSpecFile, json))
+        #expect(try JSONValue.parse(json) == yaml, "job.json and job.yaml are the same job")
+    }
+
+    /// The page's Python is at least Python (pika itself is not installed for the tests).
+    @Test func thePythonExampleCompiles() async throws {
+        let blocks = try DocsPage("integrating.md").blocks("python")
+        #expect(blocks.count == 1)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("integrating-\(UUID().uuidString.prefix(8)).py")
+        try blocks.joined().write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        _ = try await runCommand(["python3", "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])", file.path])
+    }
+
+    /// The walkthrough parses as a shell script (IntegrationPageTests runs it against a fleet).
+    @Test func theWalkthroughIsAShellScript() async throws {
+        let script = try DocsPage("integrating.md").script(named: "follow-job.sh")
+        #expect(script.contains("amqp-publish"))
+        #expect(script.contains("amqp-consume"))
+        _ = try await runCommand(["sh", "-n", "-c", script])
     }
 
     @Test func theAmqpPublishExampleIsTheTestedOne() throws {

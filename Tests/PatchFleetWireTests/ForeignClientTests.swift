@@ -8,6 +8,8 @@ import Testing
 /// A job submitted by something that is not Swift, exactly as
 /// docs/messages.md ("Submitting a job from another system") says:
 /// Debian's `amqp-publish`, which can set headers but not `message_id`.
+/// (docs/integrating.md's whole walkthrough, submitting and following a job
+/// against a coordinator, runs in PatchFleetCoordinatorTests/IntegrationPageTests.)
 @Suite("Submission from a non-Swift client", .timeLimit(.minutes(1)))
 struct ForeignClientTests {
     static let body = #"""
@@ -37,6 +39,15 @@ struct ForeignClientTests {
             #expect(submission.requestedBy == "change CHG0042")
             #expect(submission.job.targets.clusters == ["dc1.prod"])
             #expect(submission.validationProblems().isEmpty)
+
+            // What arrived is what docs/asyncapi.yaml and the schema describe.
+            let library = try PublishedSchemas.library()
+            let headers = try library.location("#/components/schemas/submissionHeaders", from: PublishedSchemas.asyncAPIPath)
+            let properties = library.validate(RenderedProperties.json(delivery.properties), against: headers)
+            #expect(properties.isValid, "\(properties.errors)")
+            let body = library.validate(try JSONValue.parse(delivery.body),
+                                        against: try PublishedSchemas.root("job-submission.schema.json", library))
+            #expect(body.isValid, "\(body.errors)")
             delivery.ack()
         }
     }

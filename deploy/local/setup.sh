@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running PatchFleet needs on a Debian machine
 # (librabbitmq for the AMQP transport, RabbitMQ for the private broker,
-# amqp-tools for the non-Swift client examples). Idempotent and quick when
+# amqp-tools and jq for the non-Swift client examples). Idempotent and quick when
 # everything is there already.
 set -euo pipefail
 need=()
@@ -9,6 +9,8 @@ dpkg -s librabbitmq-dev >/dev/null 2>&1 || need+=(librabbitmq-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 dpkg -s rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 dpkg -s amqp-tools >/dev/null 2>&1 || need+=(amqp-tools)
+# docs/integrating.md's shell walkthrough (run by a test) reads events with jq.
+command -v jq >/dev/null 2>&1 || need+=(jq)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The backend tests' fake ssh is a Python script.
