@@ -135,7 +135,7 @@ let package = Package(
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport"]),
+        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]
