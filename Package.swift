@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "PatchFleetCoordinator",
             dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
         // What a worker does with a task: observe-then-act against the backends.
         .target(

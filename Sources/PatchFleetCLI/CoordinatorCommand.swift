@@ -37,15 +37,23 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
     @OptionGroup var signing: SigningOptions
+    @Option(help: "Who may patch what: a YAML file of broker users and the clusters, collections and standalone hosts each may patch (docs/operations.md). Without it, any user allowed to publish to the control exchange may.")
+    var submitters: String?
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds"]))
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters"]))
         let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
         let signer = try signing.resolve(settings, section: "coordinator")
+        let submitterPolicy = try settings.optionalString("coordinator", "submitters", flag: submitters).map { path in
+            do { return try SubmitterPolicy.load(path: path) } catch { throw ValidationError("\(error)") }
+        }
+        if submitterPolicy == nil {
+            logger.warning("no submitter policy: any broker user allowed to publish to the control exchange may patch anything (give --submitters)")
+        }
         guard let store = try settings.optionalString("coordinator", "store", flag: store) else {
             throw ValidationError("the coordinator needs its store: --store FILE (or coordinator.store in the configuration)")
         }
@@ -70,7 +78,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let topology = try fleet.topology(settings)
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
                                        updates: backends.updates, updateLists: updateLists, now: now,
-                                       inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), logger: logger)
+                                       inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale, logger: logger)
         try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })

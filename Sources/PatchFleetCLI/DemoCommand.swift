@@ -59,7 +59,8 @@ struct DemoCommand: AsyncParsableCommand {
         let topology = fleet.prefix.map { FleetTopology(prefix: $0) }
             ?? FleetTopology(prefix: "demo-\(UUID().uuidString.prefix(8).lowercased())")
         let directory = try runDirectory ?? Self.temporaryDirectory()
-        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .default)
+        let configuration = try fleet.amqpConfiguration(settings)
+        let connection = try await AMQPConnection.connect(configuration, recovery: .default)
 
         let fleetProcesses = DemoFleet(directory: directory, url: url, topology: topology, timeScale: timeScale)
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
@@ -70,7 +71,7 @@ struct DemoCommand: AsyncParsableCommand {
                     try await fleetProcesses.start(inventory: inventory, workersPerRole: workersPerRole)
                     print("fleet up: lab, coordinator and \(3 * workersPerRole) workers as separate processes "
                           + "(time scale \(Int(timeScale))x, prefix \(topology.prefix)); logs in \(directory)\n")
-                    return try await JobSubmitter(connection: connection, topology: topology)
+                    return try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
                         .submit(spec, follow: true, timeout: timeout)
                 }
                 group.addTask {

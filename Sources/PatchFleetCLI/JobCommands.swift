@@ -19,9 +19,12 @@ struct ControlOptions: ParsableArguments {
         let request = JobControlRequest(jobId: job, action: action, reason: reason,
                                         requestedBy: ProcessInfo.processInfo.environment["USER"])
         let settings = try fleet.settings()
-        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .disabled)
+        let configuration = try fleet.amqpConfiguration(settings)
+        let connection = try await AMQPConnection.connect(configuration, recovery: .disabled)
         let topology = try fleet.topology(settings)
-        let publication = topology.control(request, try WireEncoder.encode(request))
+        var message = try WireEncoder.encode(request)
+        message.properties.userId = configuration.user  // checked by RabbitMQ, authorized by the coordinator
+        let publication = topology.control(request, message)
         try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                      mandatory: true)
         await connection.close()

@@ -45,8 +45,9 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let settings = try fleet.settings()
         let topology = try fleet.topology(settings)
-        let connection = try await AMQPConnection.connect(try fleet.amqpConfiguration(settings), recovery: .default)
-        let status = try await JobSubmitter(connection: connection, topology: topology)
+        let configuration = try fleet.amqpConfiguration(settings)
+        let connection = try await AMQPConnection.connect(configuration, recovery: .default)
+        let status = try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
             .submit(spec, follow: !detach, timeout: timeout)
         await connection.close()
         if status != 0 { throw ExitCode(status) }
@@ -57,6 +58,9 @@ struct SubmitCommand: AsyncParsableCommand {
 struct JobSubmitter {
     let connection: AMQPConnection
     let topology: FleetTopology
+    /// The broker user the connection logged in as: sent as `user_id`, which
+    /// RabbitMQ checks, so the coordinator knows who submitted.
+    let user: String
 
     /// Returns the exit status: 0 succeeded; 1 failed or cancelled; 2
     /// rejected; 3 not ended within `timeout` (0 when not following).
@@ -69,7 +73,9 @@ struct JobSubmitter {
         let messageId = UUID().uuidString
         let submission = JobSubmission(job: spec, requestedBy: ProcessInfo.processInfo.environment["USER"])
         let envelope = submission.envelope(messageId: messageId, timestamp: UInt64(Date().timeIntervalSince1970), replyTo: listen)
-        let publication = topology.submission(try WireEncoder.encode(submission, envelope: envelope))
+        var message = try WireEncoder.encode(submission, envelope: envelope)
+        message.properties.userId = user
+        let publication = topology.submission(message)
         try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                      mandatory: true)
         print("job \(spec.id) submitted (message \(messageId))")

@@ -26,12 +26,15 @@ public actor CoordinatorEngine {
     /// touching a host, so a scheduling decision on a slightly older view
     /// never acts on it unchecked. Zero: read every tick (the simulator).
     let inventoryMaxAge: Duration
+    /// Who may patch what (nil: anyone who can publish to the control exchange).
+    let submitters: SubmitterPolicy?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
 
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
                 scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
-                logger: Logger = Logger(label: "patchfleet.coordinator")) {
+                submitters: SubmitterPolicy? = nil, logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.submitters = submitters
         self.inventoryMaxAge = inventoryMaxAge
         self.updateLists = updateLists
         self.store = store
@@ -58,7 +61,7 @@ public actor CoordinatorEngine {
     /// `body` is the submission as it arrived: only the raw body shows options
     /// PatchFleet does not know (decoding drops them), and a misspelt option
     /// must be a problem, never silently its default.
-    public func submit(_ submission: JobSubmission, messageId: String, body: Data? = nil) async -> SubmitOutcome {
+    public func submit(_ submission: JobSubmission, messageId: String, body: Data? = nil, user: String? = nil) async -> SubmitOutcome {
         let spec = submission.job
         let at = now()
         let inventory: Inventory
@@ -76,8 +79,13 @@ public actor CoordinatorEngine {
             problems.append(problem)
         }
         guard problems.isEmpty else { return await reject(spec.id, messageId: messageId, problems) }
+        let targets = TargetResolver.resolve(spec, in: inventory)
+        if let submitters {
+            let refused = submitters.problems(user: user, spec: spec, targets: targets)
+            guard refused.isEmpty else { return await reject(spec.id, messageId: messageId, refused) }
+        }
         let updateIds = TargetResolver.updateIds(spec, in: inventory)
-        let sagas = TargetResolver.resolve(spec, in: inventory).map {
+        let sagas = targets.map {
             HostSagaState(jobId: spec.id, target: $0, policy: spec.policy, updateIds: updateIds,
                           deploymentCollection: spec.deploymentCollectionName)
         }
@@ -121,11 +129,16 @@ public actor CoordinatorEngine {
     /// saga change in one step each, with the `job.<id>.<state>` event.
     /// Pause holds back each host's next step; cancel brings hosts in flight
     /// back to a safe state and skips the ones not started.
-    public func control(_ request: JobControlRequest) async -> ControlOutcome {
+    public func control(_ request: JobControlRequest, user: String? = nil) async -> ControlOutcome {
         let at = now()
         do {
             guard let job = try await store.job(id: request.jobId) else {
                 return .refused("there is no job '\(request.jobId)'")
+            }
+            if let submitters {
+                let targets = try await store.sagas(jobId: job.id).map { TargetHost(host: $0.state.host, cluster: $0.state.cluster) }
+                let refused = submitters.problems(user: user, spec: job.spec, targets: targets)
+                guard refused.isEmpty else { return .refused(refused.map(\.message).joined(separator: "; ")) }
             }
             guard !job.state.isTerminal else {
                 return .refused("job '\(request.jobId)' already ended (\(job.state.rawValue))")

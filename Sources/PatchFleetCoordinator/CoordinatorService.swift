@@ -156,7 +156,8 @@ public final class CoordinatorService: Sendable {
         }
         switch decoded {
         case .jobSubmission(let submission, let envelope):
-            switch await engine.submit(submission, messageId: envelope.messageId, body: delivery.body) {
+            switch await engine.submit(submission, messageId: envelope.messageId, body: delivery.body,
+                                      user: delivery.properties.userId) {
             case .accepted, .duplicate:
                 await dispatchOutbox()
                 delivery.ack()
@@ -166,7 +167,7 @@ public final class CoordinatorService: Sendable {
                              reason: problems.map(\.description).joined(separator: "; "), jobId: submission.job.id)
             }
         case .jobControl(let request, _):
-            switch await engine.control(request) {
+            switch await engine.control(request, user: delivery.properties.userId) {
             case .applied:
                 await dispatchOutbox()
                 delivery.ack()

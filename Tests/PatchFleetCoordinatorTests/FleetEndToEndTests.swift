@@ -138,7 +138,8 @@ struct FleetHarness {
     var brokerArguments: [String] { ["--prefix", topology.prefix, "--url", FleetEndToEndTests.url] }
 
     /// `roles`: the worker processes to start (one per role); `adjust` edits the example job.
-    static func start(timeScale: Double, roles: [Role] = Role.allCases,
+    /// `submitters`: a submitter policy (YAML text) for the coordinator.
+    static func start(timeScale: Double, roles: [Role] = Role.allCases, submitters: String? = nil,
                       adjust: (inout JobSpec) -> Void = { _ in }) async throws -> FleetHarness {
         let examples = FleetEndToEndTests.examples
         let lab = try LabConfiguration.load(contentsOf: examples.appendingPathComponent("inventory.yaml"))
@@ -170,8 +171,14 @@ struct FleetHarness {
             .write(to: storeDirectory.appendingPathComponent("keyring.yaml"), atomically: true, encoding: .utf8)
         let common = ["--time-scale", String(timeScale), "--prefix", topology.prefix, "--lab-queue", labQueue,
                       "--url", FleetEndToEndTests.url, "--keyring", storeDirectory.appendingPathComponent("keyring.yaml").path]
+        var policy: [String] = []
+        if let submitters {
+            let path = storeDirectory.appendingPathComponent("submitters.yaml")
+            try submitters.write(to: path, atomically: true, encoding: .utf8)
+            policy = ["--submitters", path.path]
+        }
         var processes = [try ChildProcess(binary, ["coordinator", "--store", storeDirectory.appendingPathComponent("coordinator.sqlite").path,
-                                                   "--catalog", examples.appendingPathComponent("inventory.yaml").path] + common,
+                                                   "--catalog", examples.appendingPathComponent("inventory.yaml").path] + policy + common,
                                           log: "e2e-coordinator")]
         for role in roles {
             processes.append(try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common,
@@ -182,8 +189,11 @@ struct FleetHarness {
     }
 
     /// Submits the example job as any system would: on the control exchange.
-    func submit() async throws {
-        let publication = topology.submission(try WireEncoder.encode(JobSubmission(job: job, requestedBy: "e2e-test")))
+    /// `user`: the AMQP user_id to send (RabbitMQ checks it against the connection's user, guest here).
+    func submit(_ spec: JobSpec? = nil, user: String? = nil) async throws {
+        var message = try WireEncoder.encode(JobSubmission(job: spec ?? job, requestedBy: "e2e-test"))
+        message.properties.userId = user
+        let publication = topology.submission(message)
         try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                 mandatory: true)
     }

@@ -1,0 +1,86 @@
+import AMQP
+import Foundation
+import PatchFleetCore
+import PatchFleetTestSupport
+import PatchFleetWire
+import Testing
+@testable import PatchFleetCoordinator
+
+/// Who may patch what: the policy on its own, then the coordinator process
+/// applying it to what RabbitMQ says about the submitter (`user_id`).
+@Suite("Submitter policy", .serialized, .timeLimit(.minutes(2)))
+struct SubmitterPolicyTests {
+    static let policy = SubmitterPolicy(grants: [
+        .init(user: "change-system", clusters: ["*"], collections: ["*"], standaloneHosts: ["*"]),
+        .init(user: "ops-dublin", clusters: ["Dublin", "DUB-*"], collections: nil, standaloneHosts: nil),
+    ])
+
+    static func spec(collection: String? = nil) throws -> JobSpec {
+        var spec = try JobSpecLoader.load(#"{"schemaVersion":1,"id":"j","targets":{"clusters":["Dublin"]},"updates":{"updateIds":["KB1"]}}"#)
+        spec.targets.collection = collection
+        return spec
+    }
+
+    @Test func usersPatchOnlyWhatTheirPatternsAllow() throws {
+        let dublin = [TargetHost(host: "DUB-H1", cluster: "Dublin"), TargetHost(host: "X1", cluster: "dub-east")]
+        #expect(Self.policy.problems(user: "ops-dublin", spec: try Self.spec(), targets: dublin).isEmpty, "globs, case-insensitive")
+        let wider = dublin + [TargetHost(host: "SEA-H1", cluster: "Seattle"), TargetHost(host: "BRANCH-01", cluster: nil)]
+        let refused = Self.policy.problems(user: "ops-dublin", spec: try Self.spec(collection: "All servers"), targets: wider).map(\.message)
+        #expect(refused.contains("broker user 'ops-dublin' may not patch collection 'All servers'"), "\(refused)")
+        #expect(refused.contains("broker user 'ops-dublin' may not patch cluster(s) Seattle"), "\(refused)")
+        #expect(refused.contains("broker user 'ops-dublin' may not patch standalone host(s) BRANCH-01"), "\(refused)")
+        #expect(Self.policy.problems(user: "change-system", spec: try Self.spec(collection: "All servers"), targets: wider).isEmpty)
+        #expect(Self.policy.problems(user: "intruder", spec: try Self.spec(), targets: dublin).map(\.message)
+            == ["broker user 'intruder' may not submit or control jobs on this fleet"])
+        #expect(Self.policy.problems(user: nil, spec: try Self.spec(), targets: dublin).first?.path == "user_id")
+        #expect(SubmitterPolicy.matches("DUB-H12", pattern: "dub-h?2") && !SubmitterPolicy.matches("DUB-H2", pattern: "DUB-H?2"))
+    }
+
+    /// The coordinator process with a policy: guest may patch Dublin only.
+    @Test func theCoordinatorRefusesWhatTheSubmitterMayNotPatch() async throws {
+        let fleet = try await FleetHarness.start(timeScale: 2_000, submitters: """
+            submitters:
+              - user: guest
+                clusters: [Dublin]
+            """)
+        // No user_id: who submits must be known.
+        try await fleet.submit()
+        let anonymous = try #require(try await fleet.nextRejection())
+        #expect(anonymous.problems.contains { $0.path == "user_id" && $0.message.contains("no AMQP user_id") }, "\(anonymous.problems)")
+        // The example job reaches beyond Dublin.
+        var wide = fleet.job
+        wide.id = "wide-job"
+        try await fleet.submit(wide, user: "guest")
+        let tooWide = try #require(try await fleet.nextRejection())
+        #expect(tooWide.jobId == "wide-job")
+        #expect(tooWide.problems.contains { $0.message == "broker user 'guest' may not patch cluster(s) Seattle, Tokyo" }, "\(tooWide.problems)")
+        #expect(tooWide.problems.contains { $0.message.contains("standalone host(s) BRANCH-01") }, "\(tooWide.problems)")
+        // Claiming to be someone else: RabbitMQ itself refuses the publish.
+        var forged = try WireEncoder.encode(JobSubmission(job: wide, requestedBy: "e2e-test"))
+        forged.properties.userId = "change-system"
+        let publication = fleet.topology.submission(forged)
+        await #expect(throws: (any Error).self, "the broker checks user_id against the connection's user") {
+            try await fleet.admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
+        }
+        // Within its rights: accepted.
+        var dublin = fleet.job
+        dublin.id = "dublin-job"
+        dublin.targets = JobTargets(clusters: ["Dublin"])
+        try await fleet.submit(dublin, user: "guest")
+        let accepted = try #require(try await fleet.nextJobEvent { $0.jobId == "dublin-job" })
+        #expect(accepted.state == .accepted)
+        try await fleet.stop()
+    }
+}
+
+extension FleetHarness {
+    func nextRejection() async throws -> JobRejection? {
+        var iterator = events.makeAsyncIterator()
+        while let delivery = try await iterator.next() {
+            delivery.ack()
+            guard case .event(let event, _) = try WireDecoder().decode(delivery) else { continue }
+            if case .jobRejected(let rejection) = event.event { return rejection }
+        }
+        return nil
+    }
+}
