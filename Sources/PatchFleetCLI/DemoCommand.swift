@@ -62,13 +62,15 @@ struct DemoCommand: AsyncParsableCommand {
         let configuration = try fleet.amqpConfiguration(settings)
         let connection = try await AMQPConnection.connect(configuration, recovery: .default)
 
-        let fleetProcesses = DemoFleet(directory: directory, url: url, topology: topology, timeScale: timeScale)
+        let fleetProcesses = LocalFleet(directory: directory, url: url, topology: topology, timeScale: timeScale)
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
         let status: Int32
         do {
             status = try await withThrowingTaskGroup(of: Int32?.self) { group in
                 group.addTask {
-                    try await fleetProcesses.start(inventory: inventory, workersPerRole: workersPerRole)
+                    try await fleetProcesses.startLab(inventory: inventory)
+                    try await fleetProcesses.startCoordinator(catalog: inventory)
+                    try await fleetProcesses.startWorkers(perRole: workersPerRole)
                     print("fleet up: lab, coordinator and \(3 * workersPerRole) workers as separate processes "
                           + "(time scale \(Int(timeScale))x, prefix \(topology.prefix)); logs in \(directory)\n")
                     return try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
@@ -112,75 +114,3 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// The demo's processes, started in dependency order, each waited for until
-/// its log says it serves, and stopped with SIGTERM (the lab first, so its
-/// snapshot covers the whole run).
-final class DemoFleet: Sendable {
-    let directory: String
-    let url: String
-    let topology: FleetTopology
-    let timeScale: Double
-    private let processes = Mutex<[(name: String, process: ChildProcess)]>([])
-
-    var snapshot: String { "\(directory)/lab.json" }
-    var labQueue: String { "\(topology.prefix).lab" }
-
-    init(directory: String, url: String, topology: FleetTopology, timeScale: Double) {
-        self.directory = directory
-        self.url = url
-        self.topology = topology
-        self.timeScale = timeScale
-    }
-
-    func start(inventory: String, workersPerRole: Int) async throws {
-        let scale = String(timeScale)
-        // Signed tasks and results, as in production: a throwaway keyring.
-        let keyring = "\(directory)/keyring.yaml"
-        try Keyring.newSecret().write(toFile: "\(directory)/demo.key", atomically: true, encoding: .utf8)
-        try "signing: demo\nkeys:\n  - id: demo\n    secretFile: demo.key\n".write(toFile: keyring, atomically: true, encoding: .utf8)
-        let common = ["--url", url, "--prefix", topology.prefix, "--keyring", keyring]
-        try await launch("lab", ["lab", "--inventory", inventory, "--time-scale", scale, "--queue", labQueue,
-                                 "--snapshot", snapshot, "--url", url], ready: "lab serving")
-        try await launch("coordinator", ["coordinator", "--store", "\(directory)/coordinator.sqlite", "--catalog", inventory,
-                                         "--time-scale", scale, "--lab-queue", labQueue] + common, ready: "coordinator running")
-        for role in Role.allCases {
-            for index in 1...workersPerRole {
-                try await launch("worker-\(role.rawValue)-\(index)",
-                                 ["worker", "--roles", role.rawValue, "--concurrency", "4", "--time-scale", scale,
-                                  "--lab-queue", labQueue] + common, ready: "worker serving")
-            }
-        }
-    }
-
-    private func launch(_ name: String, _ arguments: [String], ready text: String) async throws {
-        let process = try ChildProcess(currentExecutable(), arguments, logPath: "\(directory)/\(name).log",
-                                       environment: ["PATCHFLEET_CONFIG": ""])
-        processes.withLock { $0.append((name, process)) }
-        for _ in 0..<300 {
-            if process.output().contains(text) { return }
-            if process.hasExited {
-                throw ValidationError("demo: \(name) stopped before it was ready:\n\(process.output())")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ValidationError("demo: \(name) not ready after 15 s:\n\(process.output())")
-    }
-
-    /// SIGTERM to every process (the lab first), waits for each, then
-    /// deletes the demo fleet's queues and exchanges.
-    func stop(connection: AMQPConnection) async {
-        let all = processes.withLock { list in
-            defer { list = [] }
-            return list
-        }
-        let ordered = all.filter { $0.name == "lab" } + all.filter { $0.name != "lab" }
-        for (name, process) in ordered {
-            process.kill(SIGTERM)
-            let status = await process.exitStatus()
-            if status != 0 { print("demo: \(name) exited with \(status); its log: \(process.logPath)") }
-        }
-        for queue in topology.queues { _ = try? await connection.deleteQueue(queue.name) }
-        for exchange in topology.exchanges { try? await connection.deleteExchange(exchange.name) }
-        _ = try? await connection.deleteQueue(labQueue)
-    }
-}

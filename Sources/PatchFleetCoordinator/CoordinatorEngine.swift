@@ -29,6 +29,15 @@ public actor CoordinatorEngine {
     /// Who may patch what (nil: anyone who can publish to the control exchange).
     let submitters: SubmitterPolicy?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
+    /// Since when each job has had nothing in flight and nothing it could
+    /// start (saga time). See `quietGraceSeconds`.
+    private var quietSince: [String: Instant] = [:]
+    /// A job with pending hosts, nothing in flight and nothing startable for
+    /// this long will never start them (a held host keeps its cluster's
+    /// slot, a sick host stays sick): they are skipped with the scheduler's
+    /// reason so the job ends and a person sees why. The grace lets a host
+    /// that is down for a moment (someone else's reboot) come back first.
+    static let quietGraceSeconds: Double = 900
 
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
@@ -280,6 +289,23 @@ public actor CoordinatorEngine {
             let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, .start))
             transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
                                               outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
+        }
+        let quiet = decision.start.isEmpty && decision.skip.isEmpty && decision.nextEvaluationAt == nil
+            && !control.paused && !stored.contains { $0.state.isActive } && stored.contains { $0.state.isPending }
+        if quiet {
+            let since = quietSince[job.id] ?? at
+            quietSince[job.id] = since
+            if at.seconds(since: since) >= Self.quietGraceSeconds {
+                for saga in stored where saga.state.isPending {
+                    let reason = decision.waiting.first { $0.host == saga.state.host }?.reason ?? "never became eligible"
+                    let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, .skip(ReasonPayload(reason: "not started: \(reason)"))))
+                    transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
+                                                      outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
+                }
+                quietSince[job.id] = nil
+            }
+        } else {
+            quietSince[job.id] = nil
         }
         if !transitions.isEmpty { _ = try await store.apply(transitions) }
         let sagas = transitions.isEmpty ? stored.map(\.state) : try await store.sagas(jobId: job.id).map(\.state)

@@ -25,7 +25,8 @@ public struct LabServer: Sendable {
 
     /// The lab's request queue: not durable (the lab's state is not either),
     /// requests expire by their per-message TTL when nobody serves them.
-    public static func queueSpec(_ name: String) -> QueueSpec { QueueSpec(name, durable: false) }
+    /// Durable, so a broker restart does not leave the fleet without a datacenter.
+    public static func queueSpec(_ name: String) -> QueueSpec { QueueSpec(name, durable: true) }
 
     /// Serves until the task is cancelled (which ends the consumer's sequence
     /// and cancels the consumer) or the connection closes.

@@ -1,0 +1,121 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import PatchFleetSupervisor
+import PatchFleetWire
+import Synchronization
+
+/// A fleet of `patchfleet` processes on this machine, on a prefix of its own:
+/// what `patchfleet demo` and `patchfleet chaos` run. Each process is
+/// started with its arguments remembered, waited for until its log says it
+/// serves, and can be killed and started again (the chaos run does both).
+/// Tasks and results are signed with a throwaway keyring, as in production.
+final class LocalFleet: Sendable {
+    let directory: String
+    let url: String
+    let topology: FleetTopology
+    let timeScale: Double
+    private struct Member {
+        var arguments: [String]
+        var ready: String
+        var process: ChildProcess
+        var starts: Int
+    }
+    private let members = Mutex<[String: Member]>([:])
+
+    var snapshot: String { "\(directory)/lab.json" }
+    var labQueue: String { "\(topology.prefix).lab" }
+    var keyring: String { "\(directory)/keyring.yaml" }
+    var store: String { "\(directory)/coordinator.sqlite" }
+    var names: [String] { members.withLock { $0.keys.sorted() } }
+
+    init(directory: String, url: String, topology: FleetTopology, timeScale: Double) {
+        self.directory = directory
+        self.url = url
+        self.topology = topology
+        self.timeScale = timeScale
+    }
+
+    private var common: [String] { ["--url", url, "--prefix", topology.prefix, "--keyring", keyring] }
+
+    func startLab(inventory: String) async throws {
+        try await launch("lab", ["lab", "--inventory", inventory, "--time-scale", String(timeScale), "--queue", labQueue,
+                                 "--snapshot", snapshot, "--url", url], ready: "lab serving")
+    }
+
+    func startCoordinator(catalog: String, extra: [String] = []) async throws {
+        try writeKeyring()
+        try await launch("coordinator", ["coordinator", "--store", store, "--catalog", catalog, "--time-scale", String(timeScale),
+                                         "--lab-queue", labQueue] + extra + common, ready: "coordinator running")
+    }
+
+    func startWorkers(perRole: Int) async throws {
+        try writeKeyring()
+        for role in Role.allCases {
+            for index in 1...perRole {
+                try await launch("worker-\(role.rawValue)-\(index)",
+                                 ["worker", "--roles", role.rawValue, "--concurrency", "4", "--time-scale", String(timeScale),
+                                  "--lab-queue", labQueue] + common, ready: "worker serving")
+            }
+        }
+    }
+
+    private func writeKeyring() throws {
+        guard !FileManager.default.fileExists(atPath: keyring) else { return }
+        try Keyring.newSecret().write(toFile: "\(directory)/fleet.key", atomically: true, encoding: .utf8)
+        try "signing: fleet\nkeys:\n  - id: fleet\n    secretFile: fleet.key\n".write(toFile: keyring, atomically: true, encoding: .utf8)
+    }
+
+    private func launch(_ name: String, _ arguments: [String], ready text: String) async throws {
+        let starts = members.withLock { ($0[name]?.starts ?? 0) + 1 }
+        let log = starts == 1 ? "\(directory)/\(name).log" : "\(directory)/\(name).\(starts).log"
+        let process = try ChildProcess(currentExecutable(), arguments, logPath: log, environment: ["PATCHFLEET_CONFIG": ""])
+        members.withLock { $0[name] = Member(arguments: arguments, ready: text, process: process, starts: starts) }
+        // Readiness: the log line, within a minute (a broker restart may be under way).
+        for _ in 0..<1200 {
+            if process.output().contains(text) { return }
+            if process.hasExited {
+                throw ValidationError("\(name) stopped before it was ready (log \(log)):\n\(process.output())")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("\(name) not ready after 60 s (log \(log))")
+    }
+
+    /// Sends `signal` and waits for the exit; returns its status.
+    @discardableResult
+    func kill(_ name: String, _ signal: Int32) async -> Int32? {
+        guard let process = members.withLock({ $0[name]?.process }) else { return nil }
+        process.kill(signal)
+        return await process.exitStatus()
+    }
+
+    /// Starts `name` again with the arguments it had.
+    func restart(_ name: String) async throws {
+        guard let member = members.withLock({ $0[name] }) else { return }
+        try await launch(name, member.arguments, ready: member.ready)
+    }
+
+    /// SIGTERM to every process (the lab first, so its snapshot covers the
+    /// whole run), waits for each; returns the ones that did not exit 0.
+    /// Then deletes the fleet's queues and exchanges.
+    @discardableResult
+    func stop(connection: AMQPConnection) async -> [String] {
+        let all = members.withLock { table in
+            defer { table = [:] }
+            return table
+        }
+        var unclean: [String] = []
+        for name in all.keys.sorted(by: { ($0 != "lab" ? 1 : 0, $0) < ($1 != "lab" ? 1 : 0, $1) }) {
+            let process = all[name]!.process
+            process.kill(SIGTERM)
+            let status = await process.exitStatus()
+            if status != 0 { unclean.append("\(name) exited with \(status); its log: \(process.logPath)") }
+        }
+        for line in unclean { print("fleet: \(line)") }
+        for queue in topology.queues { _ = try? await connection.deleteQueue(queue.name) }
+        for exchange in topology.exchanges { try? await connection.deleteExchange(exchange.name) }
+        _ = try? await connection.deleteQueue(labQueue)
+        return unclean
+    }
+}
