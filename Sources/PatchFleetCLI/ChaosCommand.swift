@@ -57,7 +57,7 @@ struct ChaosCommand: AsyncParsableCommand {
         let settings = try fleet.settings()
         let url = try fleet.brokerURL(settings)
         let topology = FleetTopology(prefix: fleet.prefix ?? "chaos-\(seed)-\(UUID().uuidString.prefix(6).lowercased())")
-        let directory = try runDirectory ?? DemoCommand.temporaryDirectory()
+        let directory = try DemoCommand.makeRunDirectory(runDirectory)
         let plan = ChaosPlan(seed: seed, clusters: clusters, hostsPerCluster: hostsPerCluster)
         let labFile = "\(directory)/lab.json"
         try WireCoding.encode(plan.lab).write(to: URL(fileURLWithPath: labFile))
@@ -92,9 +92,19 @@ struct ChaosCommand: AsyncParsableCommand {
         let injector = FaultInjector(seed: seed, processes: processes, interval: faultInterval, brokerRestarts: brokerRestarts,
                                      brokerScript: brokerScript)
         let faultTask = Task { await injector.run(until: { recorder.finished != nil }) }
-        while recorder.finished == nil, ContinuousClock.now - began < .seconds(timeout) {
+        // Interrupted, stop everything this run started (no orphan fleet left behind).
+        let interrupted = Atomic<Bool>(false)
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
+        let signalTask = Task {
+            for await _ in signals {
+                interrupted.store(true, ordering: .releasing)
+                break
+            }
+        }
+        while recorder.finished == nil, ContinuousClock.now - began < .seconds(timeout), !interrupted.load(ordering: .acquiring) {
             try await Task.sleep(for: .milliseconds(200))
         }
+        signalTask.cancel()
         faultTask.cancel()
         _ = await faultTask.result
         let elapsed = ContinuousClock.now - began
@@ -108,6 +118,10 @@ struct ChaosCommand: AsyncParsableCommand {
         _ = try? await connection.deleteQueue(labQueue)
         await connection.close()
 
+        if interrupted.load(ordering: .acquiring) {
+            print("chaos: interrupted; everything it started is stopped")
+            throw ExitCode(130)
+        }
         // The verdict.
         print("\nfaults injected (\(injector.log.count) process/broker faults, \(plan.lab.faults.count) backend faults):")
         for line in injector.log { print("  \(line)") }

@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
         // A fleet of its own on the broker, unless told otherwise.
         let topology = fleet.prefix.map { FleetTopology(prefix: $0) }
             ?? FleetTopology(prefix: "demo-\(UUID().uuidString.prefix(8).lowercased())")
-        let directory = try runDirectory ?? Self.temporaryDirectory()
+        let directory = try Self.makeRunDirectory(runDirectory)
         let configuration = try fleet.amqpConfiguration(settings)
         let connection = try await AMQPConnection.connect(configuration, recovery: .default)
 
@@ -107,8 +107,9 @@ struct DemoCommand: AsyncParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("patchfleet-demo-\(UUID().uuidString.prefix(8))").path
+    /// The run's directory (created if missing), or a new temporary one.
+    static func makeRunDirectory(_ given: String?) throws -> String {
+        let path = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("patchfleet-run-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
