@@ -111,7 +111,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PatchFleetWireTests",
-            dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport", .product(name: "Yams", package: "Yams")],
+            // Read in place through #filePath.
+            exclude: ["Corpus"]
         ),
         .testTarget(
             name: "PatchFleetWorkerTests",
