@@ -224,9 +224,9 @@ public final class CoordinatorService: Sendable {
         }
         let reply = await engine.status(query)
         do {
-            var message = try WireEncoder.encode(reply, causationId: envelope.messageId)
-            message.properties.correlationId = envelope.messageId
-            try await connection.publish(message, exchange: "", routingKey: replyTo)
+            let answer = topology.answer(try WireEncoder.encode(reply, causationId: envelope.messageId),
+                                         replyTo: replyTo, correlationId: envelope.messageId)
+            try await connection.publish(answer.message, exchange: answer.exchange, routingKey: answer.routingKey)
         } catch {
             // The asker is gone (its reply queue with it) or the broker failed: a read, nothing to keep.
             logger.info("could not answer a status query on \(replyTo): \(error)")
@@ -243,9 +243,8 @@ public final class CoordinatorService: Sendable {
             let publication = try topology.event(event, message)
             try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
             if let replyTo = envelope.replyTo {
-                var reply = message
-                reply.properties.correlationId = envelope.messageId
-                try await connection.publish(reply, exchange: "", routingKey: replyTo)
+                let answer = topology.answer(message, replyTo: replyTo, correlationId: envelope.messageId)
+                try await connection.publish(answer.message, exchange: answer.exchange, routingKey: answer.routingKey)
             }
         } catch {
             logger.error("could not publish the rejection of job \(jobId): \(error)")

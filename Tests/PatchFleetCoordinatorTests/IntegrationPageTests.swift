@@ -25,18 +25,32 @@ struct IntegrationPageTests {
         rejected = submissions[1]
     }
 
-    /// The page's script (`sh`), with `submission` as the body; its exit status and output.
+    /// The page's follow-job script (`sh`), with `submission` as the body; its exit status and output.
     func follow(_ submission: String, on fleet: FleetHarness) async throws -> (status: Int32, output: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("follow-job-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let script = directory.appendingPathComponent("follow-job.sh")
         let body = directory.appendingPathComponent("submission.json")
-        try page.script(named: "follow-job.sh").write(to: script, atomically: true, encoding: .utf8)
         try submission.write(to: body, atomically: true, encoding: .utf8)
-        let child = try ChildProcess("sh", [script.path], log: "follow-job", environment: [
-            "AMQP_URL": FleetEndToEndTests.url, "PF": fleet.topology.prefix, "SUBMISSION": body.path,
-        ], ownGroup: true)
+        return try await run("follow-job.sh", on: fleet, in: directory, environment: ["SUBMISSION": body.path])
+    }
+
+    /// The page's job-status script (`sh`), asking about `job` (nil: the newest jobs); its exit status and output.
+    func askStatus(_ job: String?, on fleet: FleetHarness) async throws -> (status: Int32, output: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("job-status-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try await run("job-status.sh", on: fleet, in: directory, environment: ["JOB": job ?? ""])
+    }
+
+    /// One of the page's scripts, written to `directory` and run with `sh` against `fleet`.
+    func run(_ name: String, on fleet: FleetHarness, in directory: URL,
+             environment: [String: String]) async throws -> (status: Int32, output: String) {
+        let script = directory.appendingPathComponent(name)
+        try page.script(named: name).write(to: script, atomically: true, encoding: .utf8)
+        let child = try ChildProcess("sh", [script.path], log: String(name.dropLast(3)), environment: [
+            "AMQP_URL": FleetEndToEndTests.url, "PF": fleet.topology.prefix,
+        ].merging(environment) { $1 }, ownGroup: true)
         // Past the time limit the test is cancelled: end the script and everything it started.
         let status = await withTaskCancellationHandler { await child.exitStatus() } onCancel: { child.killGroup(SIGKILL) }
         child.killGroup(SIGKILL)  // whatever it left behind (normally nothing)
@@ -82,8 +96,12 @@ struct IntegrationPageTests {
         return (library, try library.root(DocsPage.docs.appendingPathComponent("schemas/event.schema.json").path))
     }
 
+    /// Then, the job ended, the page's status script asks about it.
     @Test func theExampleJobIsSubmittedAndFollowedToItsEnd() async throws {
-        try await withFleet { fleet in try await followTheExampleJob(fleet) }
+        try await withFleet { fleet in
+            try await followTheExampleJob(fleet)
+            try await askAboutTheExampleJob(fleet)
+        }
     }
 
     func followTheExampleJob(_ fleet: FleetHarness) async throws {
@@ -119,6 +137,59 @@ struct IntegrationPageTests {
         let report = try await fleet.report(jobId: spec.id)
         #expect(report.isComplete)
         #expect(fleet.violations(report, policy: spec.policy).isEmpty, "\(fleet.violations(report, policy: spec.policy))")
+    }
+
+    /// The page's status script, for the example job, for the newest jobs and
+    /// for a job that does not exist, prints what a PatchFleet client is told.
+    func askAboutTheExampleJob(_ fleet: FleetHarness) async throws {
+        let job = try JSONDecoder().decode(JobSubmission.self, from: Data(accepted.utf8)).job.id
+        let (library, _) = try Self.schemas()
+        let statusSchema = try library.root(DocsPage.docs.appendingPathComponent("schemas/job-status.schema.json").path)
+
+        for question in [JobQuery(jobId: job), JobQuery(limit: 10)] {
+            let (status, output) = try await askStatus(question.jobId, on: fleet)
+            #expect(status == 0, "\(output)")
+            let (reply, body) = try await ask(question, on: fleet)
+            #expect(library.validate(try JSONValue.parse(body), against: statusSchema, strict: true).isValid, "\(String(decoding: body, as: UTF8.self))")
+            #expect(output.split(separator: "\n").map(String.init) == Self.lines(reply), "the script prints the answer:\n\(output)")
+            #expect(reply.jobs.contains { $0.id == job && $0.state == "finished" && $0.outcomes?["held"] == 1 }, "\(reply)")
+        }
+        let (status, output) = try await askStatus("chg0099-nothing", on: fleet)
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("no answer: there is no job 'chg0099-nothing'"), "\(output)")
+    }
+
+    /// Asks the coordinator as a PatchFleet client does; the answer and its body.
+    func ask(_ query: JobQuery, on fleet: FleetHarness) async throws -> (JobStatusReply, Data) {
+        let answers = "\(fleet.topology.prefix).reply.\(UUID().uuidString.prefix(8).lowercased())"
+        try await fleet.admin.declare(QueueSpec(answers, durable: false, exclusive: true, autoDelete: true))
+        let consumer = try await fleet.admin.consume(queue: answers, prefetch: 1)
+        let messageId = UUID().uuidString
+        let question = fleet.topology.query(try WireEncoder.encode(query, envelope: query.envelope(messageId: messageId, replyTo: answers)))
+        try await fleet.admin.publish(question.message, exchange: question.exchange, routingKey: question.routingKey,
+                                      mandatory: question.mandatory)
+        var iterator = consumer.makeAsyncIterator()
+        let answer = try #require(try await iterator.next())
+        answer.ack()
+        await consumer.cancel()
+        #expect(answer.properties.correlationId == messageId)
+        #expect(answer.exchange == "")
+        guard case .jobStatus(let reply, let envelope) = try WireDecoder().decode(answer) else {
+            throw CommandFailed(description: "the answer is not a patchfleet.job.status")
+        }
+        #expect(envelope.causationId == messageId)
+        return (reply, answer.body)
+    }
+
+    /// An answer as the page's jq program prints it.
+    static func lines(_ reply: JobStatusReply) -> [String] {
+        reply.jobs.map { job in
+            "job \(job.id) \(job.state)"
+                + (job.outcomes.map { outcomes in
+                    ": " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                } ?? "")
+                + (job.reason.map { " (\($0))" } ?? "")
+        } + reply.hosts.compactMap { line(.host($0)) }
     }
 
     @Test func aRejectedSubmissionIsAnsweredOnTheEventsAndOnReplyTo() async throws {

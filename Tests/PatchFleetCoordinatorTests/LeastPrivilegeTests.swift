@@ -38,6 +38,24 @@ struct LeastPrivilegeTests {
         for name in names {
             #expect(try definitions.allows("pf-worker", .read, name) == tasksQueues.contains(name), "pf-worker reading \(name)")
         }
+        // Questions: the observer and the submitter may ask (write on the
+        // query exchange, their own reply queues), only the coordinator reads
+        // the questions and answers them (through the default exchange).
+        let fleet = Self.topology
+        let replyQueue = "\(fleet.prefix).reply.0a1b2c3d"
+        for user in ["pf-observer", "pf-submitter"] {
+            #expect(try definitions.allows(user, .write, fleet.queryExchange), "\(user) asks")
+            #expect(try definitions.allows(user, .configure, replyQueue), "\(user) declares its answer queue")
+            #expect(try definitions.allows(user, .read, replyQueue), "\(user) reads its answers")
+            #expect(try !definitions.allows(user, .write, "amq.default"), "\(user) cannot answer for the coordinator")
+        }
+        #expect(try !definitions.allows("pf-worker", .write, fleet.queryExchange))
+        #expect(try definitions.allows("pf-coordinator", .read, fleet.queryExchange), "the coordinator binds its queue to the query exchange")
+        #expect(try definitions.allows("pf-coordinator", .write, fleet.queriesQueue), "and may bind that queue")
+        #expect(try definitions.allows("pf-coordinator", .write, "amq.default"), "it answers on reply_to")
+        for user in BrokerDefinitions.roles {
+            #expect(try definitions.allows(user, .read, fleet.queriesQueue) == (user == "pf-coordinator"), "\(user) reading the questions")
+        }
     }
 
     @Test func eachRoleDoesItsPartAndIsRefusedTheRest() async throws {

@@ -78,6 +78,50 @@ struct AsyncAPITests {
         #expect(channels["deadLetters"]?["bindings"]?["amqp"]?["queue"]?["name"] == .string(topology.deadQueue))
     }
 
+    /// A channel's `x-patchfleet-queue` is the queue its routing key reaches,
+    /// declared as the topology declares it (arguments such as the TTL included).
+    @Test func theQueuesNamedAreDeclaredAsTheTopologyDoes() throws {
+        var named = 0
+        for (name, channel) in channels {
+            guard let described = channel["x-patchfleet-queue"] else { continue }
+            named += 1
+            let queueName = try #require(described["name"]?.stringValue, "\(name)")
+            let queue = try #require(topology.queues.first { $0.name == queueName }, "\(name): no queue \(queueName) in the topology")
+            #expect(described["durable"] == .bool(queue.durable), "\(name)")
+            #expect(described["exclusive"] == .bool(queue.exclusive), "\(name)")
+            #expect(described["autoDelete"] == .bool(queue.autoDelete), "\(name)")
+            #expect((described["arguments"] ?? .object([:])) == RenderedProperties.json(.table(queue.arguments)), "\(name): arguments")
+            let exchange = try #require(channel["bindings"]?["amqp"]?["exchange"]?["name"]?.stringValue)
+            let key = try #require(channel["address"]?.stringValue)
+            #expect(topology.bindings.contains { $0.queue == queueName && $0.exchange == exchange && $0.routingKey == key },
+                    "\(name): \(queueName) is not bound to \(exchange) with \(key)")
+        }
+        #expect(channels["jobQuery"]?["x-patchfleet-queue"]?["name"] == .string(topology.queriesQueue))
+        #expect(named >= 1)
+    }
+
+    /// Every channel is some operation's (or an operation's reply's), and
+    /// every operation names messages of its own channel.
+    @Test func everyChannelHasAnOperation() throws {
+        let operations = try #require(document["operations"]?.objectValue)
+        var used: Set<String> = []
+        for (name, operation) in operations {
+            for part in [operation, operation["reply"]].compactMap({ $0 }) {
+                let channelRef = try #require(part["channel"]?["$ref"]?.stringValue, "\(name)")
+                let channel = String(channelRef.dropFirst("#/channels/".count))
+                #expect(channels[channel] != nil, "\(name): \(channelRef)")
+                used.insert(channel)
+                for case .string(let ref)? in (part["messages"]?.arrayValue ?? []).map({ $0["$ref"] }) {
+                    #expect(ref.hasPrefix("#/channels/\(channel)/messages/"), "\(name): \(ref) is not a message of \(channel)")
+                    _ = try library.location(ref, from: base)
+                }
+            }
+        }
+        #expect(used == Set(channels.keys), "channels no operation uses: \(Set(channels.keys).subtracting(used).sorted())")
+        #expect(operations["receiveJobQuery"]?["action"] == .string("receive"))
+        #expect(operations["sendQueryAnswer"]?["action"] == .string("send"))
+    }
+
     /// Every schema name and version the decoder reads is a message of the
     /// document whose payload says that name and version (and no other).
     @Test func everySchemaTheDecoderReadsIsThere() throws {
@@ -125,6 +169,37 @@ struct AsyncAPITests {
         let location = try #require(document["operations"]?["receiveJobSubmission"]?["reply"]?["address"]?["location"]?.stringValue)
         #expect(location == "$message.header#/reply_to")
         #expect(schemas["submissionHeaders"]?["properties"]?["reply_to"] != nil)
+        // So is a question's, which needs one.
+        let queryReply = try #require(document["operations"]?["receiveJobQuery"]?["reply"]?["address"]?["location"]?.stringValue)
+        #expect(queryReply == "$message.header#/reply_to")
+        #expect(schemas["queryHeaders"]?["required"]?.arrayValue?.contains(.string("reply_to")) == true)
+    }
+
+    /// A question about all jobs carries no job id header; one about a job
+    /// carries its id; the answer carries one only when it lists exactly one
+    /// job. A question without `reply_to`, which the coordinator dead-letters,
+    /// is no message of the document.
+    @Test func questionsAndAnswersCarryTheirHeaders() throws {
+        let query = try library.node(at: try library.location("#/components/messages/jobQuery", from: base))
+        for (index, question) in FullExamples.queries.enumerated() {
+            let message = try FullExamples.encode(question, index: index, replyTo: "amq.gen-asker")
+            #expect(message.properties.headers?[EnvelopeHeader.jobId]?.stringValue == question.jobId, "\(question)")
+            #expect(try fitProblems(message, query).isEmpty, "\(question)")
+            let unanswerable = try FullExamples.encode(question, index: index)
+            let problems = try fitProblems(unanswerable, query)
+            #expect(problems.contains { $0.contains("lacks required property reply_to") }, "\(problems)")
+        }
+        for (index, reply) in FullExamples.statuses.enumerated() {
+            let answer = try Self.answer(reply, to: "query-\(index)", topology: topology)
+            #expect(answer.message.properties.headers?[EnvelopeHeader.jobId]?.stringValue == (reply.jobs.count == 1 ? reply.jobs[0].id : nil))
+            #expect(answer.message.properties.correlationId == "query-\(index)")
+            #expect(answer.message.properties.headers?[EnvelopeHeader.causationId]?.stringValue == "query-\(index)")
+        }
+    }
+
+    /// The answer to a message with `reply_to`, as the coordinator sends it.
+    static func answer<M: WireMessage>(_ body: M, to messageId: String, topology: FleetTopology) throws -> AMQPConnection.Publication {
+        topology.answer(try WireEncoder.encode(body, causationId: messageId), replyTo: "amq.gen-asker", correlationId: messageId)
     }
 
     /// Everything the code publishes, as it publishes it: each fits a channel
@@ -143,10 +218,14 @@ struct AsyncAPITests {
             publications.append(("event \(event.routingKey)", try topology.event(event, try FullExamples.encode(event, index: index))))
             // A rejection is also the answer to the submission's reply_to, as the coordinator sends it.
             if case .jobRejected(let rejection) = event.event {
-                var answer = try WireEncoder.encode(event, causationId: rejection.submissionMessageId)
-                answer.properties.correlationId = rejection.submissionMessageId
-                publications.append(("answer", AMQPConnection.Publication(answer, exchange: "", routingKey: "amq.gen-answers")))
+                publications.append(("answer", try Self.answer(event, to: rejection.submissionMessageId, topology: topology)))
             }
+        }
+        for (index, query) in FullExamples.queries.enumerated() {
+            publications.append(("query \(query)", topology.query(try FullExamples.encode(query, index: index, replyTo: "amq.gen-asker"))))
+        }
+        for (index, reply) in FullExamples.statuses.enumerated() {
+            publications.append(("status answer \(index)", try Self.answer(reply, to: "query-\(index)", topology: topology)))
         }
         for body in Fixtures.commandBodies {
             let task = TaskMessage(Fixtures.command(body))
@@ -218,7 +297,7 @@ struct AsyncAPITests {
         if case .string(let ref)? = described["headers"]?["$ref"] {
             // What PatchFleet writes must be declared (strict) for what it
             // sends; what it reads may come with more (other headers are ignored).
-            let outbound = message.properties.type == MessageSchema.event.rawValue
+            let outbound = [MessageSchema.event, .jobStatus].map(\.rawValue).contains(message.properties.type ?? "")
             let headers = library.validate(RenderedProperties.json(message.properties), against: try library.location(ref, from: base),
                                            strict: outbound)
             problems += headers.errors.map { "headers: \($0)" }

@@ -100,12 +100,24 @@ struct DocsExamplesTests {
         _ = try await runCommand(["python3", "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])", file.path])
     }
 
-    /// The walkthrough parses as a shell script (IntegrationPageTests runs it against a fleet).
-    @Test func theWalkthroughIsAShellScript() async throws {
-        let script = try DocsPage("integrating.md").script(named: "follow-job.sh")
+    /// The walkthrough and the status question parse as shell scripts
+    /// (IntegrationPageTests runs them against a fleet).
+    @Test(arguments: ["follow-job.sh", "job-status.sh"])
+    func theWalkthroughIsAShellScript(name: String) async throws {
+        let script = try DocsPage("integrating.md").script(named: name)
         #expect(script.contains("amqp-publish"))
         #expect(script.contains("amqp-consume"))
         _ = try await runCommand(["sh", "-n", "-c", script])
+    }
+
+    /// The status question goes where the topology takes questions, with `reply_to`.
+    @Test func theStatusQuestionIsSentWhereTheCoordinatorListens() throws {
+        let script = try DocsPage("integrating.md").script(named: "job-status.sh")
+        let topology = FleetTopology(prefix: "PF")
+        #expect(script.contains(#"--exchange "$PF.query" --routing-key \#(FleetTopology.queryRoutingKey)"#))
+        #expect(topology.queryExchange == "PF.query")
+        #expect(script.contains(#"--reply-to "$ANSWERS""#))
+        #expect(script.contains(#"--header "x-pf-message-id: $ASK""#))
     }
 
     @Test func theAmqpPublishExampleIsTheTestedOne() throws {

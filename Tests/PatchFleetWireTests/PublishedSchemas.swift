@@ -19,8 +19,9 @@ enum PublishedSchemas {
         case .jobSubmit: "job-submission.schema.json"
         case .jobControl: "job-control.schema.json"
         case .event: "event.schema.json"
+        case .jobQuery: "job-query.schema.json"
+        case .jobStatus: "job-status.schema.json"
         case .task, .result: nil
-        case .jobQuery, .jobStatus: nil
         }
     }
 
@@ -131,6 +132,41 @@ enum FullExamples {
         return events
     }
 
+    /// Questions: about one job, about all jobs, with and without a limit
+    /// (its bounds among them).
+    static var queries: [JobQuery] {
+        [JobQuery(jobId: "job-1"), JobQuery(), JobQuery(limit: 1), JobQuery(limit: 1000), JobQuery(jobId: "job-1", limit: 10)]
+    }
+
+    /// Every phase of a host in progress, then every outcome of a finished
+    /// one (a standalone host among them), as the coordinator reports them.
+    static var hosts: [HostStateChange] {
+        var hosts = SagaPhase.allCases.filter { $0 != .done }.enumerated().map { index, phase in
+            HostStateChange(jobId: "job-1", host: "hv\(index)", cluster: "dc1.prod", phase: phase)
+        }
+        for (index, kind) in HostOutcome.Kind.allCases.enumerated() {
+            let outcome = HostOutcome(kind: kind, reason: "because \(kind)", inMaintenance: index % 2 == 0,
+                                      countsAsFailure: index % 2 == 1)
+            hosts.append(HostStateChange(jobId: "job-1", host: "done\(index)", cluster: index == 0 ? nil : "dc1.prod",
+                                         phase: .done, outcome: outcome, reason: outcome.reason))
+        }
+        return hosts
+    }
+
+    /// Answers: one job with its hosts; the newest jobs (a finished one with
+    /// its outcomes, one without); a question with no answer.
+    static var statuses: [JobStatusReply] {
+        let outcomes = Dictionary(uniqueKeysWithValues: HostOutcome.Kind.allCases.enumerated().map { ($1.rawValue, $0 + 1) })
+        return [
+            JobStatusReply(jobs: [JobSummary(id: "job-1", state: "running", submittedAt: at)], hosts: hosts),
+            JobStatusReply(jobs: [
+                JobSummary(id: "job-3", state: "finished", submittedAt: at, reason: "change window closed", outcomes: outcomes),
+                JobSummary(id: "job-2", state: "paused", submittedAt: Instant(secondsSinceEpoch: 1_795_000_000)),
+            ]),
+            JobStatusReply(jobs: [], problem: "there is no job 'job-9'"),
+        ]
+    }
+
     /// The AMQP message `WireEncoder` makes of `message`, every envelope value set.
     static func encode<M: WireMessage>(_ message: M, index: Int = 0, replyTo: String? = nil) throws -> AMQPMessage {
         try WireEncoder.encode(message, envelope: message.envelope(
@@ -145,6 +181,8 @@ enum FullExamples {
             ("job-submission.schema.json", try submissions.enumerated().map { try body(encode($1, index: $0, replyTo: "answers")) }),
             ("job-control.schema.json", try controls.enumerated().map { try body(encode($1, index: $0)) }),
             ("event.schema.json", try events.enumerated().map { try body(encode($1, index: $0)) }),
+            ("job-query.schema.json", try queries.enumerated().map { try body(encode($1, index: $0, replyTo: "answers")) }),
+            ("job-status.schema.json", try statuses.enumerated().map { try body(encode($1, index: $0)) }),
         ]
     }
 }
@@ -159,6 +197,8 @@ enum CodeVerdict {
             decodes(JobSubmission.self, body) && JobSubmission.validationProblems(body: body).isEmpty
         case "job-control.schema.json": decodes(JobControlRequest.self, body)
         case "event.schema.json": decodes(FleetEvent.self, body)
+        case "job-query.schema.json": decodes(JobQuery.self, body)
+        case "job-status.schema.json": decodes(JobStatusReply.self, body)
         case PublishedSchemas.jobSpecFile: (try? JobSpecLoader.load(String(decoding: body, as: UTF8.self), format: .json)) != nil
         default: false
         }

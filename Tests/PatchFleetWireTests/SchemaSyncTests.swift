@@ -70,6 +70,26 @@ struct SchemaSyncTests {
         }
     }
 
+    /// Every schema file is a published message's (or the job inside a
+    /// submission), and every published message has examples above, so the
+    /// coverage and mutation tests reach all of them.
+    @Test func everyPublishedSchemaIsExercised() throws {
+        let published = Set(MessageSchema.allCases.compactMap(PublishedSchemas.file(for:)))
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: PublishedSchemas.directory.path)
+            .filter { $0.hasSuffix(".schema.json") })
+        #expect(files == published.union([PublishedSchemas.jobSpecFile]), "files no message is published as, or published messages without a file")
+        let exercised = try FullExamples.bodies()
+        #expect(Set(exercised.map(\.file)) == published, "published schemas without examples")
+        #expect(exercised.allSatisfy { !$0.bodies.isEmpty })
+    }
+
+    /// A status answer's `outcomes` names every outcome a host can have, as the coordinator counts them.
+    @Test func theStatusOutcomesAreTheHostOutcomes() throws {
+        let outcomes = try library.node(at: try library.location("job-status.schema.json#/definitions/job/properties/outcomes/properties",
+                                                                from: PublishedSchemas.directory.appendingPathComponent("x").path))
+        #expect(Set((outcomes.objectValue ?? [:]).keys) == Set(HostOutcome.Kind.allCases.map(\.rawValue)))
+    }
+
     /// The defaults the job schema states are the ones `Policy()` has.
     @Test func theStatedDefaultsAreTheCodes() throws {
         let policy = try library.node(at: try library.location("job-spec.schema.json#/definitions/policy/properties",
@@ -99,8 +119,9 @@ struct SchemaSyncTests {
 
     /// The schemas refuse what the code refuses and accept what it accepts,
     /// for every small change to every example: a field removed, a key added
-    /// (closed objects: a problem; open ones: ignored), a wrong type, another
-    /// string, an empty string, other numbers, an empty array.
+    /// (closed objects: a problem; open ones: ignored; maps: read), a wrong type, another
+    /// string, an empty string, other numbers (the value's neighbours among
+    /// them), an empty array.
     @Test func theSchemasAcceptAndRefuseWhatTheCodeDoes() throws {
         var disagreements: [String] = []
         var gapsSeen: Set<String> = []
@@ -163,6 +184,11 @@ struct Mutation: CustomStringConvertible {
                 var extended = members
                 extended["unexpectedKey"] = .string("x")
                 add("unknown key added", .object(extended))
+                // And one like its siblings (in a map such as `outcomes`, a well-typed entry).
+                if let sibling = members.sorted(by: { $0.key < $1.key }).first?.value {
+                    extended["unexpectedKey"] = sibling
+                    add("unknown key added, valued like a sibling", .object(extended))
+                }
                 for (key, member) in members.sorted(by: { $0.key < $1.key }) { visit(member, steps + [.key(key)]) }
             case .array(let items):
                 if !items.isEmpty { add("emptied", .array([])) }
@@ -170,8 +196,13 @@ struct Mutation: CustomStringConvertible {
             case .string:
                 add("another string", .string("notAValue"))
                 add("empty string", .string(""))
-            case .number:
-                for n in [-1, 0, 0.5, 1_000_000] { add("\(JSONValue.number(n))", .number(n)) }
+            case .number(let value):
+                // Fixed values, and the neighbours of the value (a bound the
+                // examples sit on is then probed from both sides).
+                var seen: Set<Double> = [value]
+                for n in [-1, 0, 0.5, 1_000_000, value - 1, value + 1] where seen.insert(n).inserted {
+                    add("\(JSONValue.number(n))", .number(n))
+                }
             case .bool, .null:
                 break
             }

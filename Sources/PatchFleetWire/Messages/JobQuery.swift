@@ -66,7 +66,14 @@ public struct JobStatusReply: WireMessage {
 
     public var envelopeFacts: EnvelopeFacts { EnvelopeFacts(jobId: jobs.count == 1 ? jobs[0].id : nil) }
 
+    /// The hosts are checked as on a `host.state` event (docs/schemas/job-status.schema.json
+    /// says they are the same): named, of a named job, a cluster named if any.
     public func validate() throws(WireError) {
         for (index, job) in jobs.enumerated() { try FieldCheck.nonEmpty(job.id, "jobs[\(index)].id") }
+        for (index, host) in hosts.enumerated() {
+            try FieldCheck.nonEmpty(host.jobId, "hosts[\(index)].jobId")
+            try FieldCheck.nonEmpty(host.host, "hosts[\(index)].host")
+            if let cluster = host.cluster { try FieldCheck.nonEmpty(cluster, "hosts[\(index)].cluster") }
+        }
     }
 }

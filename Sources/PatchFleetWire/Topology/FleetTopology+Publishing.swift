@@ -7,8 +7,20 @@ extension FleetTopology {
         AMQPConnection.Publication(message, exchange: controlExchange, routingKey: "job.submit", mandatory: true)
     }
 
+    /// A question to the coordinator (`JobQuery`, with `reply_to`). Mandatory:
+    /// with no coordinator topology, the asker hears so at once.
     public func query(_ message: AMQPMessage) -> AMQPConnection.Publication {
         AMQPConnection.Publication(message, exchange: queryExchange, routingKey: Self.queryRoutingKey, mandatory: true)
+    }
+
+    /// The answer to a message that named `reply_to` (a question's `JobStatusReply`,
+    /// a refused submission's `job.rejected`): to that queue through the default
+    /// exchange, `correlation_id` = the asking message's id. Not mandatory:
+    /// an asker that has gone took its queue with it, and nobody is waiting.
+    public func answer(_ message: AMQPMessage, replyTo: String, correlationId: String) -> AMQPConnection.Publication {
+        var message = message
+        message.properties.correlationId = correlationId
+        return AMQPConnection.Publication(message, exchange: "", routingKey: replyTo)
     }
 
     public func control(_ control: JobControlRequest, _ message: AMQPMessage) -> AMQPConnection.Publication {
