@@ -39,13 +39,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var signing: SigningOptions
     @Option(help: "Who may patch what: a YAML file of broker users and the clusters, collections and standalone hosts each may patch (docs/operations.md). Without it, any user allowed to publish to the control exchange may.")
     var submitters: String?
+    @Option(help: """
+        Wall-clock seconds every task is given at least before it counts as unanswered, whatever the policy's \
+        timeouts say at this time scale (a sped-up lab turns 15 minutes into a second). Default: 30.
+        """)
+    var minimumTaskWaitSeconds: Double?
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters"]))
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds"]))
         let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
         let signer = try signing.resolve(settings, section: "coordinator")
         let submitterPolicy = try settings.optionalString("coordinator", "submitters", flag: submitters).map { path in
@@ -60,6 +65,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let catalog = try settings.optionalString("coordinator", "catalog", flag: catalog) else {
             throw ValidationError("the coordinator needs the update lists: --catalog FILE (or coordinator.catalog in the configuration)")
         }
+        let minimumWait = try settings.double("coordinator", "minimumTaskWaitSeconds", flag: minimumTaskWaitSeconds, default: 30)
+        guard minimumWait >= 0 else { throw ValidationError("--minimum-task-wait-seconds must be >= 0 (got \(minimumWait))") }
         let refresh = try settings.double("coordinator", "inventoryRefreshSeconds", flag: inventoryRefreshSeconds,
                                           default: backendChoice.kind == .config ? 15 : 0)
         guard refresh >= 0 else { throw ValidationError("--inventory-refresh-seconds must be >= 0 (got \(refresh))") }
@@ -78,9 +85,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let topology = try fleet.topology(settings)
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
                                        updates: backends.updates, updateLists: updateLists, now: now,
-                                       inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy, logger: logger)
+                                       inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy,
+                                       minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
-                                         now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale, logger: logger)
+                                         now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,
+                                         minimumTaskWallSeconds: minimumWait, logger: logger)
         try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })
         await connection.close()
     }

@@ -28,6 +28,9 @@ public actor CoordinatorEngine {
     let inventoryMaxAge: Duration
     /// Who may patch what (nil: anyone who can publish to the control exchange).
     let submitters: SubmitterPolicy?
+    /// Saga seconds every task is given at least, whatever its deadline
+    /// says (see `HostSaga.overdue`): the wall-clock floor times the time scale.
+    let minimumTaskWaitSeconds: Double
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
@@ -42,7 +45,9 @@ public actor CoordinatorEngine {
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
                 scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
-                submitters: SubmitterPolicy? = nil, logger: Logger = Logger(label: "patchfleet.coordinator")) {
+                submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0,
+                logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.minimumTaskWaitSeconds = minimumTaskWaitSeconds
         self.submitters = submitters
         self.inventoryMaxAge = inventoryMaxAge
         self.updateLists = updateLists
@@ -267,7 +272,7 @@ public actor CoordinatorEngine {
         // attempt on the coordinator's own clock, whether or not any worker
         // is still there to answer.
         for saga in stored {
-            guard let overdue = HostSaga.overdue(saga.state, at: at) else { continue }
+            guard let overdue = HostSaga.overdue(saga.state, at: at, minimumWaitSeconds: minimumTaskWaitSeconds) else { continue }
             let (next, commands) = HostSaga.reduce(saga.state, overdue)
             logger.warning("host \(saga.state.host): \(saga.state.awaiting?.rawValue ?? "task") unanswered past its deadline; counted as a timed-out attempt")
             transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,

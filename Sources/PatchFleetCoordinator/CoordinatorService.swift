@@ -22,6 +22,9 @@ public final class CoordinatorService: Sendable {
     let signer: MessageSigner?
     /// Saga seconds per wall-clock second, to stamp tasks with wall-clock deadlines.
     let timeScale: Double
+    /// Wall-clock seconds a task's deadline is never closer than (the same
+    /// floor the engine puts under saga-level timeouts).
+    let minimumTaskWallSeconds: Double
     private let decoder = WireDecoder()
     private let consumers = Mutex<[AMQPConsumer]>([])
     /// One dispatch at a time: two concurrent rounds would read the same
@@ -33,8 +36,9 @@ public final class CoordinatorService: Sendable {
 
     public init(engine: CoordinatorEngine, connection: AMQPConnection, store: any SagaStore, topology: FleetTopology,
                 now: @escaping @Sendable () -> Instant, tickInterval: Duration = .milliseconds(250),
-                signer: MessageSigner? = nil, timeScale: Double = 1,
+                signer: MessageSigner? = nil, timeScale: Double = 1, minimumTaskWallSeconds: Double = 0,
                 logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.minimumTaskWallSeconds = minimumTaskWallSeconds
         self.signer = signer
         self.timeScale = timeScale
         self.engine = engine
@@ -145,7 +149,7 @@ public final class CoordinatorService: Sendable {
     /// A saga-time instant on the wall clock (the saga clock runs `timeScale` times faster).
     private func wallClock(_ sagaTime: Instant) -> Instant {
         let ahead = sagaTime.seconds(since: now()) / timeScale
-        return Instant(secondsSinceEpoch: Date().timeIntervalSince1970 + ahead)
+        return Instant(secondsSinceEpoch: Date().timeIntervalSince1970 + max(ahead, minimumTaskWallSeconds))
     }
 
     private func handleJobMessage(_ delivery: AMQPDelivery) async {

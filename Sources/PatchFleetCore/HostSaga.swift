@@ -28,8 +28,14 @@ public enum HostSaga {
     /// then give up per policy). The coordinator checks this on its own
     /// clock, so it fires even when no worker is left to answer. A late
     /// answer to the abandoned attempt is stale (older version) and ignored.
-    public static func overdue(_ state: HostSagaState, at now: Instant) -> SagaEvent? {
-        guard !state.isDone, let kind = state.awaiting, let deadline = state.awaitingDeadline, now >= deadline else { return nil }
+    ///
+    /// `minimumWaitSeconds`: a floor under every deadline, for time-scaled
+    /// runs (the lab, the demo), where a policy's 15 minutes are a second of
+    /// wall-clock time and a busy machine alone would miss them.
+    public static func overdue(_ state: HostSagaState, at now: Instant, minimumWaitSeconds: Double = 0) -> SagaEvent? {
+        guard !state.isDone, let kind = state.awaiting, var deadline = state.awaitingDeadline else { return nil }
+        if let since = state.awaitingSince { deadline = max(deadline, since.adding(seconds: minimumWaitSeconds)) }
+        guard now >= deadline else { return nil }
         let waited = Int(deadline.seconds(since: state.awaitingSince ?? deadline))
         let error = BackendError(.timeout, "no answer to \(kind.rawValue) within \(waited) s (saga-level timeout): no worker took the task, or it never reported back")
         return SagaEvent(sagaId: state.sagaId, sagaVersion: state.version, now: now,

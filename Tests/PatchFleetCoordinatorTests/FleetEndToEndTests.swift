@@ -59,7 +59,8 @@ struct FleetEndToEndTests {
     /// Every worker gone: the saga-level timeouts still end the job, on the
     /// coordinator's clock, with every host untouched and the reason given.
     @Test func aJobWithNoWorkerToAnswerEndsOnSagaTimeouts() async throws {
-        let fleet = try await FleetHarness.start(timeScale: 2_000, roles: []) { job in
+        // A short wall-clock floor: the test wants the timeouts, not 30 s waits.
+        let fleet = try await FleetHarness.start(timeScale: 2_000, roles: [], coordinatorArguments: ["--minimum-task-wait-seconds", "1"]) { job in
             job.policy.taskTimeoutSeconds = 120
             job.policy.maxRetriesPerHost = 1
             job.policy.retryBackoffSeconds = 30
@@ -140,6 +141,7 @@ struct FleetHarness {
     /// `roles`: the worker processes to start (one per role); `adjust` edits the example job.
     /// `submitters`: a submitter policy (YAML text) for the coordinator.
     static func start(timeScale: Double, roles: [Role] = Role.allCases, submitters: String? = nil,
+                      coordinatorArguments: [String] = [],
                       adjust: (inout JobSpec) -> Void = { _ in }) async throws -> FleetHarness {
         let examples = FleetEndToEndTests.examples
         let lab = try LabConfiguration.load(contentsOf: examples.appendingPathComponent("inventory.yaml"))
@@ -178,7 +180,8 @@ struct FleetHarness {
             policy = ["--submitters", path.path]
         }
         var processes = [try ChildProcess(binary, ["coordinator", "--store", storeDirectory.appendingPathComponent("coordinator.sqlite").path,
-                                                   "--catalog", examples.appendingPathComponent("inventory.yaml").path] + policy + common,
+                                                   "--catalog", examples.appendingPathComponent("inventory.yaml").path] + policy
+                                                   + coordinatorArguments + common,
                                           log: "e2e-coordinator")]
         for role in roles {
             processes.append(try ChildProcess(binary, ["worker", "--roles", role.rawValue, "--concurrency", "4"] + common,

@@ -298,6 +298,10 @@ import Testing
         #expect(state.outcome?.kind == .failed)
         #expect(state.outcome?.reason?.contains("no answer to observeCluster") == true)
         #expect(HostSaga.overdue(state, at: wake.at.adding(seconds: 100_000)) == nil, "a finished saga never times out")
+
+        // A floor under the deadline (time-scaled runs): not before it.
+        #expect(HostSaga.overdue(harness.state, at: issued.adding(seconds: 600), minimumWaitSeconds: 6_000) == nil)
+        #expect(HostSaga.overdue(harness.state, at: issued.adding(seconds: 6_000), minimumWaitSeconds: 6_000) != nil)
     }
 
     @Test func theCoordinatorsOwnTimersAndLongStepsGetTheirDeadlines() {
