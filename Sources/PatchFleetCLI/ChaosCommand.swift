@@ -49,11 +49,7 @@ struct ChaosCommand: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .error
-            return handler
-        }
+        bootstrapClientLogging(.error)
         let settings = try fleet.settings()
         let url = try fleet.brokerURL(settings)
         let topology = FleetTopology(prefix: fleet.prefix ?? "chaos-\(seed)-\(UUID().uuidString.prefix(6).lowercased())")

@@ -44,11 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapClientLogging()
         let spec: JobSpec
         do { spec = try JobSpecLoader.load(contentsOf: URL(fileURLWithPath: job)) } catch {
             throw ValidationError("cannot load the job \(job): \(error)")

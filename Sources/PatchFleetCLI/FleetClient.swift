@@ -33,23 +33,14 @@ struct FleetClient {
         let publication = topology.query(message)
         try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                      mandatory: true)
-        let reply: JobStatusReply? = try await withThrowingTaskGroup(of: JobStatusReply?.self) { group in
-            group.addTask {
-                for try await delivery in consumer {
-                    delivery.ack()
-                    guard delivery.properties.correlationId == messageId,
-                          case .jobStatus(let reply, _) = try WireDecoder().decode(delivery) else { continue }
-                    return reply
-                }
-                return nil
+        let reply = try await firstResult(within: timeout) { () async throws -> JobStatusReply? in
+            for try await delivery in consumer {
+                delivery.ack()
+                guard delivery.properties.correlationId == messageId,
+                      case .jobStatus(let reply, _) = try WireDecoder().decode(delivery) else { continue }
+                return reply
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return nil
         }
         await consumer.cancel()
         guard let reply else {

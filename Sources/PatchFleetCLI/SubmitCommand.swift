@@ -27,11 +27,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapClientLogging()
         let spec: JobSpec
         do { spec = try JobSpecLoader.load(contentsOf: URL(fileURLWithPath: file)) } catch {
             print("cannot load \(file): \(error)")
@@ -86,23 +82,14 @@ struct JobSubmitter {
     /// Prints the job's progress; returns the exit status.
     private func follow(_ jobId: String, queue: String, timeout: Double) async throws -> Int32 {
         let consumer = try await connection.consume(queue: queue, prefetch: 200)
-        let outcome: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                var progress = ProgressPrinter(jobId: jobId)
-                for try await delivery in consumer {
-                    delivery.ack()
-                    guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
-                    if let status = progress.handle(event) { return status }
-                }
-                return nil
+        let outcome = try await firstResult(within: .seconds(timeout)) { () async throws -> Int32? in
+            var progress = ProgressPrinter(jobId: jobId)
+            for try await delivery in consumer {
+                delivery.ack()
+                guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
+                if let status = progress.handle(event) { return status }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(timeout))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return nil
         }
         await consumer.cancel()
         guard let outcome else {

@@ -27,11 +27,7 @@ struct WatchCommand: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapClientLogging()
         let client = try await FleetClient.connect(fleet)
         // Subscribe before asking, so no change falls between the answer and the stream.
         let events = try await client.subscribeToEvents()
@@ -66,23 +62,14 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     private func follow(_ events: AMQPConsumer, progress start: ProgressPrinter) async throws -> Int32 {
-        let outcome: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                var progress = start
-                for try await delivery in events {
-                    delivery.ack()
-                    guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
-                    if let status = progress.handle(event) { return status }
-                }
-                return nil
+        let outcome = try await firstResult(within: .seconds(timeout)) { () async throws -> Int32? in
+            var progress = start
+            for try await delivery in events {
+                delivery.ack()
+                guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
+                if let status = progress.handle(event) { return status }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(timeout))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return nil
         }
         guard let outcome else {
             print("stopped following after \(Int(timeout)) s")
