@@ -84,3 +84,29 @@ extension FleetHarness {
         return nil
     }
 }
+
+/// Bad input at the job level, through the coordinator process: a second
+/// job for hosts already being patched is rejected with the reason, and the
+/// same submission delivered twice makes one job.
+@Suite("Conflicting and duplicate submissions", .timeLimit(.minutes(2)))
+struct ConflictingSubmissionTests {
+    @Test func aSecondJobOnBusyHostsIsRejectedAndADuplicateMakesOneJob() async throws {
+        // No workers: the first job stays in flight while the others arrive.
+        let fleet = try await FleetHarness.start(timeScale: 2_000, roles: [])
+        try await fleet.submit()
+        _ = try #require(try await fleet.nextJobEvent { $0.jobId == fleet.job.id && $0.state == .accepted })
+        try await fleet.submit()  // the same job again (a redelivery, or a retry by its sender)
+        var rival = fleet.job
+        rival.id = "rival-job"
+        rival.targets = JobTargets(clusters: ["Dublin"])
+        try await fleet.submit(rival)
+        let rejection = try #require(try await fleet.nextRejection())
+        #expect(rejection.jobId == "rival-job", "the duplicate is not rejected: it is the same job")
+        #expect(rejection.problems.contains { $0.message.contains("is already being patched by job \(fleet.job.id)") },
+                "\(rejection.problems)")
+        let jobs = try await runCommand([patchfleetExecutable(), "jobs"] + fleet.brokerArguments)
+        #expect(jobs.split(separator: "\n").filter { $0.contains(fleet.job.id) }.count == 1, "one job: \(jobs)")
+        #expect(!jobs.contains("rival-job"), "\(jobs)")
+        try await fleet.stop()
+    }
+}
