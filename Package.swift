@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // The coordinator's dashboard and every process's /metrics, /healthz, /readyz.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c), from Debian's librabbitmq-dev.
@@ -77,12 +82,33 @@ let package = Package(
         .target(
             name: "PatchFleetCoordinator",
             dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                           .product(name: "Metrics", package: "swift-metrics")]
         ),
         // What a worker does with a task: observe-then-act against the backends.
         .target(
             name: "PatchFleetWorker",
-            dependencies: ["PatchFleetCore", "PatchFleetWire", "AMQP", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PatchFleetCore", "PatchFleetWire", "AMQP", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics")]
+        ),
+        // What every long-running process serves over HTTP for operators and
+        // orchestrators: Prometheus /metrics, /healthz, /readyz; JSON logs.
+        .target(
+            name: "PatchFleetObservability",
+            dependencies: ["AMQP",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // The coordinator's read-only web dashboard: jobs, clusters, hosts,
+        // held hosts with what to do, dead letters; live over server-sent events.
+        .target(
+            name: "PatchFleetDashboard",
+            dependencies: ["PatchFleetObservability", "PatchFleetStore", "PatchFleetCore", "PatchFleetWire", "AMQP",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // A minimal raw librabbitmq loop, the baseline the bench compares to.
         .target(name: "CRawAMQPBench", dependencies: ["CRabbitMQ", "CAMQPShim"]),
@@ -98,6 +124,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
                 "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor",
+                "PatchFleetObservability", "PatchFleetDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,6 +165,13 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
+        .testTarget(
+            name: "PatchFleetObservabilityTests",
+            dependencies: ["PatchFleetObservability", "PatchFleetDashboard", "PatchFleetStore", "PatchFleetCore",
+                           "PatchFleetSimulator", "PatchFleetTestSupport", "PatchFleetSupervisor", "AMQP", "PatchFleetWire",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]

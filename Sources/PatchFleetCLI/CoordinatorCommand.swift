@@ -3,6 +3,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchFleetCoordinator
+import PatchFleetDashboard
+import PatchFleetObservability
 import PatchFleetCore
 import PatchFleetSimulator
 import PatchFleetStore
@@ -44,13 +46,31 @@ struct CoordinatorCommand: AsyncParsableCommand {
         timeouts say at this time scale (a sped-up lab turns 15 minutes into a second). Default: 30.
         """)
     var minimumTaskWaitSeconds: Double?
+    @Option(help: """
+        A file holding the dashboard's access token (16+ characters): browsers give it as the Basic-auth \
+        password or once as ?token=, scripts as `Authorization: Bearer`. Required when --http-address is not loopback.
+        """)
+    var dashboardTokenFile: String?
+    @OptionGroup(title: "Observability")
+    var observability: ObservabilityOptions
     @OptionGroup var fleet: FleetOptions
 
+    static let defaultHTTPAddress = "127.0.0.1:9470"
+
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds"]))
+        try observability.bootstrapLogging(settings, section: "coordinator")
+        let logger = Logger(label: "patchfleet.coordinator")
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys)
+            .union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "dashboardTokenFile"]))
+        let httpAddress = try usableAddress(try observability.address(settings, section: "coordinator", default: Self.defaultHTTPAddress),
+                                            logger: logger)
+        let token = try settings.optionalString("coordinator", "dashboardTokenFile", flag: dashboardTokenFile).map { path in
+            do { return try AccessToken.load(path: path) } catch { throw ValidationError("\(error)") }
+        }
+        if let httpAddress, !httpAddress.isLoopback, token == nil {
+            throw ValidationError("the dashboard on \(httpAddress) is reachable from other machines: give --dashboard-token-file (or listen on 127.0.0.1)")
+        }
         let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
         let signer = try signing.resolve(settings, section: "coordinator")
         let submitterPolicy = try settings.optionalString("coordinator", "submitters", flag: submitters).map { path in
@@ -90,7 +110,31 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,
                                          minimumTaskWallSeconds: minimumWait, logger: logger)
-        try await runUntilSignalled(logger: logger, { try await service.run() }, shutdown: { await service.shutdown() })
+        var sides: [@Sendable () async throws -> Void] = []
+        let feed = DeadLetterFeed()
+        if let httpAddress {
+            let registry = FleetMetricsRegistry.bootstrap()
+            let readiness = ConnectionReadiness()
+            let deadQueue = topology.queues.first { $0.name == topology.deadQueue }
+            let data = DashboardData(store: sagaStore, now: now, deadLetters: feed, deadLetterDepth: {
+                guard let deadQueue else { return nil }
+                return try? await connection.declare(deadQueue).messageCount
+            })
+            let dashboard = Dashboard(data: data, token: token, logger: logger)
+            let server = ObservabilityServer(address: httpAddress, registry: registry, logger: logger,
+                                             readiness: { readiness.problem }, extraRoutes: dashboard.addRoutes)
+            sides.append { await readiness.follow(connection) }
+            sides.append { try await feed.follow(connection, topology: topology) }
+            sides.append {
+                try await server.run(onListening: { port in
+                    logger.notice("dashboard and metrics on http://\(HTTPAddress(host: httpAddress.host, port: port))/\(token == nil ? "" : " (token required)")")
+                })
+            }
+        }
+        let sideServices = sides
+        try await runUntilSignalled(logger: logger, {
+            try await runWithSideServices({ try await service.run() }, sides: sideServices, stopSides: { await feed.stop() })
+        }, shutdown: { await service.shutdown() })
         await connection.close()
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchFleetCore
+import PatchFleetObservability
 import PatchFleetSupervisor
 import PatchFleetWire
 import Synchronization
@@ -36,6 +37,10 @@ struct DemoCommand: AsyncParsableCommand {
     var runDirectory: String?
     @Option(help: "Give up following the job after this many seconds.")
     var timeout: Double = 300
+    @Option(help: ArgumentHelp("The coordinator's dashboard and metrics (`off`: none). Default: 127.0.0.1:9470, or a free port when that is taken.", valueName: "host:port"))
+    var httpAddress: String?
+    @Option(help: "Keep the fleet (and its dashboard) up this many seconds after the job ends, to look around.")
+    var linger: Double = 0
     @OptionGroup var fleet: FleetOptions
 
     func validate() throws {
@@ -58,6 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
         let configuration = try fleet.amqpConfiguration(settings)
         let connection = try await AMQPConnection.connect(configuration, recovery: .default)
 
+        let dashboard = try Self.dashboardAddress(httpAddress)
         let fleetProcesses = LocalFleet(directory: directory, url: url, topology: topology, timeScale: timeScale)
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
         let status: Int32
@@ -65,12 +71,19 @@ struct DemoCommand: AsyncParsableCommand {
             status = try await withThrowingTaskGroup(of: Int32?.self) { group in
                 group.addTask {
                     try await fleetProcesses.startLab(inventory: inventory)
-                    try await fleetProcesses.startCoordinator(catalog: inventory)
+                    try await fleetProcesses.startCoordinator(catalog: inventory, extra: ["--http-address", dashboard])
                     try await fleetProcesses.startWorkers(perRole: workersPerRole)
                     print("fleet up: lab, coordinator and \(3 * workersPerRole) workers as separate processes "
-                          + "(time scale \(Int(timeScale))x, prefix \(topology.prefix)); logs in \(directory)\n")
-                    return try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
+                          + "(time scale \(Int(timeScale))x, prefix \(topology.prefix)); logs in \(directory)")
+                    if dashboard != "off" { print("dashboard: http://\(dashboard)/  (metrics: /metrics)") }
+                    print()
+                    let status = try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
                         .submit(spec, follow: true, timeout: timeout)
+                    if linger > 0 {
+                        print("demo: the fleet stays up \(Int(linger)) s more (--linger); Ctrl-C stops it")
+                        try await Task.sleep(for: .seconds(linger))
+                    }
+                    return status
                 }
                 group.addTask {
                     for await _ in signals { return nil }
@@ -101,6 +114,16 @@ struct DemoCommand: AsyncParsableCommand {
         default: print("demo: the job did not end as expected (status \(status)); see the logs in \(directory)")
         }
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The dashboard's address: the one given, else the coordinator's
+    /// default when it is free, else a free port (another fleet has it).
+    static func dashboardAddress(_ given: String?) throws -> String {
+        if let given { return given }
+        let fallback = try HTTPAddress(parsing: CoordinatorCommand.defaultHTTPAddress)
+        if portIsFree(fallback) { return fallback.description }
+        guard let port = freePort() else { return "off" }
+        return HTTPAddress(host: "127.0.0.1", port: port).description
     }
 
     /// The run's directory (created if missing), or a new temporary one.

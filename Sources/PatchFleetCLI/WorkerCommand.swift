@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchFleetCore
+import PatchFleetObservability
 import PatchFleetWire
 import PatchFleetWorker
 
@@ -34,6 +35,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo,
           help: "Declare the fleet's exchanges and queues at start. A least-privilege broker user (docs/security.md) may not: run it with --no-declare-topology, after the coordinator has declared them.")
     var declareTopology = true
+    @OptionGroup(title: "Observability")
+    var observability: ObservabilityOptions
     @OptionGroup var fleet: FleetOptions
 
     static func parseRoles(_ text: String) throws -> [Role] {
@@ -48,10 +51,12 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "patchfleet.worker")
         let settings = try fleet.settings()
-        try settings.checkKeys("worker", known: BackendOptions.keys.union(SigningOptions.keys).union(["roles", "concurrency", "pollSeconds"]))
+        try observability.bootstrapLogging(settings, section: "worker")
+        let logger = Logger(label: "patchfleet.worker")
+        try settings.checkKeys("worker", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys)
+            .union(["roles", "concurrency", "pollSeconds"]))
+        let httpAddress = try usableAddress(try observability.address(settings, section: "worker", default: nil), logger: logger)
         let backendChoice = try backendOptions.resolve(settings, section: "worker")
         let signer = try signing.resolve(settings, section: "worker")
         let roles = try Self.parseRoles(try settings.string("worker", "roles", flag: roles,
@@ -68,7 +73,19 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = WorkerService(connection: connection, topology: try fleet.topology(settings), roles: roles,
                                    concurrency: concurrency, executor: executor, declaresTopology: declareTopology,
                                    signer: signer, logger: logger)
-        try await runUntilSignalled(logger: logger, { try await worker.run() }, shutdown: { await worker.shutdown() })
+        var sides: [@Sendable () async throws -> Void] = []
+        if let httpAddress {
+            // Metrics and probes only: a worker has nothing to show beyond them.
+            let readiness = ConnectionReadiness()
+            let server = ObservabilityServer(address: httpAddress, registry: FleetMetricsRegistry.bootstrap(), logger: logger,
+                                             readiness: { readiness.problem })
+            sides.append { await readiness.follow(connection) }
+            sides.append { try await server.run(onListening: { logger.notice("metrics and probes on http://\(httpAddress.host):\($0)/") }) }
+        }
+        let sideServices = sides
+        try await runUntilSignalled(logger: logger, {
+            try await runWithSideServices({ try await worker.run() }, sides: sideServices)
+        }, shutdown: { await worker.shutdown() })
         await connection.close()
     }
 }

@@ -31,6 +31,8 @@ public actor CoordinatorEngine {
     /// Saga seconds every task is given at least, whatever its deadline
     /// says (see `HostSaga.overdue`): the wall-clock floor times the time scale.
     let minimumTaskWaitSeconds: Double
+    /// Prometheus series through swift-metrics (no-ops unless the process bootstrapped a backend).
+    public let metrics: CoordinatorMetrics
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
@@ -46,7 +48,9 @@ public actor CoordinatorEngine {
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
                 scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
                 submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0,
+                metrics: CoordinatorMetrics = CoordinatorMetrics(),
                 logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.metrics = metrics
         self.minimumTaskWaitSeconds = minimumTaskWaitSeconds
         self.submitters = submitters
         self.inventoryMaxAge = inventoryMaxAge
@@ -233,6 +237,7 @@ public actor CoordinatorEngine {
                 switch try await store.apply(inboxMessageId: messageId, receivedAt: event.now, sagaId: stored.id,
                                              expectedVersion: stored.version, newState: next, outbox: outbox) {
                 case .applied:
+                    metrics.transition(from: stored.state, to: next, at: event.now)
                     if next.isDone { await tick() }
                     return .applied
                 case .duplicate: return .duplicate
@@ -279,7 +284,7 @@ public actor CoordinatorEngine {
                                               outbox: try messages(for: commands, from: saga.state, to: next, causation: nil), at: at))
         }
         if !transitions.isEmpty {
-            _ = try await store.apply(transitions)
+            try await applyObserved(transitions, from: stored)
             transitions = []
             return try await schedule(job, inventory: inventory)
         }
@@ -312,7 +317,7 @@ public actor CoordinatorEngine {
         } else {
             quietSince[job.id] = nil
         }
-        if !transitions.isEmpty { _ = try await store.apply(transitions) }
+        if !transitions.isEmpty { try await applyObserved(transitions, from: stored) }
         let sagas = transitions.isEmpty ? stored.map(\.state) : try await store.sagas(jobId: job.id).map(\.state)
         if sagas.allSatisfy(\.isDone) {
             let report = JobReport(jobId: job.id, sagas: sagas)
@@ -337,6 +342,16 @@ public actor CoordinatorEngine {
     }
 
     // MARK: Helpers
+
+    /// Commits `transitions` and records the ones that took in the metrics.
+    private func applyObserved(_ transitions: [SagaTransition], from stored: [StoredSaga]) async throws {
+        let results = try await store.apply(transitions)
+        let before = Dictionary(stored.map { ($0.id, $0.state) }, uniquingKeysWith: { first, _ in first })
+        for (transition, result) in zip(transitions, results) {
+            guard case .applied = result, let old = before[transition.sagaId] else { continue }
+            metrics.transition(from: old, to: transition.newState, at: transition.at)
+        }
+    }
 
     /// Tasks and timers for `commands`, plus a host event when the phase or outcome changed.
     private func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,

@@ -72,6 +72,7 @@ public final class CoordinatorService: Sendable {
             }
             group.addTask { await self.loop { await self.engine.tick() } }
             group.addTask { await self.loop { await self.dispatchOutbox() } }
+            group.addTask { await self.loop(every: .seconds(2)) { await self.sampleMetrics() } }
             // The consumers end on shutdown; then stop the timers.
             try await group.next()
             try await group.next()
@@ -87,10 +88,30 @@ public final class CoordinatorService: Sendable {
         for consumer in consumers.withLock({ $0 }) { await consumer.cancel() }
     }
 
-    private func loop(_ body: @Sendable () async -> Void) async {
+    private func loop(every interval: Duration? = nil, _ body: @Sendable () async -> Void) async {
         while !Task.isCancelled && !stopping.load(ordering: .acquiring) {
             await body()
-            try? await Task.sleep(for: tickInterval)
+            try? await Task.sleep(for: interval ?? tickInterval)
+        }
+    }
+
+    /// The gauges: hosts by phase, jobs by state, tasks in flight from the
+    /// store; queue depths from the broker (a redeclare of the same queue
+    /// answers with its message count).
+    private func sampleMetrics() async {
+        let metrics = engine.metrics
+        do {
+            let jobs = try await store.unfinishedJobs()
+            let sagas = try await store.sagasOfUnfinishedJobs()
+            metrics.sample(jobs: jobs, sagas: sagas)
+        } catch {
+            logger.debug("metrics: cannot read the store: \(error)")
+        }
+        let watched = Set(Role.allCases.map { topology.taskQueue($0) } + [topology.resultsQueue, topology.jobsQueue, topology.deadQueue])
+        for queue in topology.queues where watched.contains(queue.name) {
+            if let declared = try? await connection.declare(queue) {
+                metrics.queueDepth(queue.name, messages: declared.messageCount)
+            }
         }
     }
 
@@ -199,7 +220,9 @@ public final class CoordinatorService: Sendable {
             await refuse(delivery, queue: topology.resultsQueue, reason: "expected a patchfleet.result message", jobId: nil)
             return
         }
-        switch await engine.apply(result, messageId: envelope.messageId) {
+        let outcome = await engine.apply(result, messageId: envelope.messageId)
+        engine.metrics.result(outcome)
+        switch outcome {
         case .applied:
             await dispatchOutbox()
             delivery.ack()

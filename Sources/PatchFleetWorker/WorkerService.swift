@@ -29,6 +29,7 @@ public final class WorkerService: Sendable {
     private let signer: MessageSigner?
     private let consumers = Mutex<[AMQPConsumer]>([])
     private let stopping = Atomic<Bool>(false)
+    private let metrics = WorkerMetrics()
 
     public init(connection: AMQPConnection, topology: FleetTopology = FleetTopology(), roles: [Role], concurrency: Int,
                 executor: CommandExecutor, declaresTopology: Bool = true, signer: MessageSigner? = nil,
@@ -87,34 +88,44 @@ public final class WorkerService: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery, role: Role) async {
+        metrics.started(role, messageTimestamp: delivery.properties.timestamp)
+        let began = ContinuousClock.now
+        let (command, outcome) = await carryOut(delivery, role: role)
+        let took = ContinuousClock.now - began
+        metrics.finished(role, command: command, outcome: outcome,
+                         seconds: outcome == "dead_lettered" ? nil : Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+    }
+
+    /// Returns the command kind (or "unknown") and how the task ended, for the metrics.
+    private func carryOut(_ delivery: AMQPDelivery, role: Role) async -> (String, String) {
         let queue = topology.taskQueue(role)
         // Authenticity first: nothing of an unverified task is trusted.
         if let signer {
             do throws(SigningError) { try signer.verify(delivery.properties, body: delivery.body) } catch {
                 await deadLetter(delivery, queue: queue, reason: "task refused: \(error)")
-                return
+                return ("unknown", "dead_lettered")
             }
         }
         let task: TaskMessage, envelope: Envelope
         do {
             guard case .task(let t, let e) = try decoder.decode(delivery) else {
                 await deadLetter(delivery, queue: queue, reason: "expected a patchfleet.task message on \(queue)")
-                return
+                return ("unknown", "dead_lettered")
             }
             (task, envelope) = (t, e)
         } catch {
             await deadLetter(delivery, queue: queue, reason: error.description)
-            return
+            return ("unknown", "dead_lettered")
         }
         let kind = task.command.body.kind
         guard task.command.body.kind.route == .worker(role) else {
             await deadLetter(delivery, queue: queue, reason: "a \(kind.rawValue) task is not work for the \(role.rawValue) role")
-            return
+            return (kind.rawValue, "dead_lettered")
         }
         let now = Instant(secondsSinceEpoch: Date().timeIntervalSince1970)
         if let deadline = envelope.deadline, deadline < now {
             await deadLetter(delivery, queue: queue, reason: "the task's deadline \(deadline) has passed; not acting on it")
-            return
+            return (kind.rawValue, "dead_lettered")
         }
         var log = logger
         log[metadataKey: "job"] = .string(task.command.jobId)
@@ -133,11 +144,14 @@ public final class WorkerService: Sendable {
             try await connection.publish(publication.message, exchange: publication.exchange,
                                          routingKey: publication.routingKey, mandatory: publication.mandatory)
             delivery.ack()
+            if case .commandFailed = answer { return (kind.rawValue, "failed") }
+            return (kind.rawValue, "succeeded")
         } catch {
             // No confirmed result: give the task back. Redelivered, it is
             // carried out again harmlessly (observe-then-act).
             log.error("could not publish the result of \(kind.rawValue): \(error); the task goes back to its queue")
             delivery.nack(requeue: true)
+            return (kind.rawValue, "requeued")
         }
     }
 

@@ -37,6 +37,11 @@ public struct FleetTopology: Sendable, Equatable {
     /// Fanout: every dead letter, whatever its routing key, lands in `deadQueue`.
     public var deadExchange: String { "\(prefix).dead" }
     public var deadQueue: String { "\(prefix).dead-letters" }
+    /// A bounded copy of every dead letter for the coordinator's dashboard,
+    /// so showing them never touches `deadQueue` (which people settle with
+    /// `patchfleet dead-letters`). The oldest copies drop off at the limit.
+    public var deadSeenQueue: String { "\(prefix).coordinator.dead-seen" }
+    public static let deadSeenLimit = 500
     /// Headers exchange: routes on `x-pf-delay-target` and `x-pf-delay-bucket`,
     /// so the routing key stays the original one for the way back.
     public var delayExchange: String { "\(prefix).delay" }
@@ -81,6 +86,7 @@ public struct FleetTopology: Sendable, Equatable {
         // The end of the line: no dead-letter exchange, no limit. x-death
         // on each message says where it died and why.
         queues.append(QueueSpec(deadQueue, type: .quorum))
+        queues.append(QueueSpec(deadSeenQueue, maxLength: Self.deadSeenLimit, overflow: .dropHead))
         // A question nobody answered within a minute has no asker left: it
         // expires (a read, so nothing is lost) instead of piling up while
         // the coordinator is down.
@@ -114,6 +120,7 @@ public struct FleetTopology: Sendable, Equatable {
         }
         bindings.append(QueueBinding(queue: resultsQueue, exchange: resultsExchange, routingKey: Self.resultsRoutingKey))
         bindings.append(QueueBinding(queue: deadQueue, exchange: deadExchange))
+        bindings.append(QueueBinding(queue: deadSeenQueue, exchange: deadExchange))
         bindings.append(QueueBinding(queue: queriesQueue, exchange: queryExchange, routingKey: Self.queryRoutingKey))
         for target in DelayTarget.allCases {
             for seconds in delayBuckets.seconds {
