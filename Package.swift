@@ -164,7 +164,11 @@ let package = Package(
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
+        .testTarget(
+            name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"],
+            // Read in place through #filePath (the dashboard's browser driver).
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "PatchFleetObservabilityTests",
             dependencies: ["PatchFleetObservability", "PatchFleetDashboard", "PatchFleetStore", "PatchFleetCore",

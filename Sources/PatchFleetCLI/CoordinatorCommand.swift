@@ -122,7 +122,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             })
             let dashboard = Dashboard(data: data, token: token, logger: logger)
             let server = ObservabilityServer(address: httpAddress, registry: registry, logger: logger,
-                                             readiness: { readiness.problem }, extraRoutes: dashboard.addRoutes)
+                                             readiness: { readiness.problem }, extraRoutes: { dashboard.addRoutes(to: $0, stopping: $1) })
             sides.append { await readiness.follow(connection) }
             sides.append { try await feed.follow(connection, topology: topology) }
             sides.append {

@@ -55,7 +55,8 @@ final class LocalFleet: Sendable {
             for index in 1...perRole {
                 try await launch("worker-\(role.rawValue)-\(index)",
                                  ["worker", "--roles", role.rawValue, "--concurrency", "4", "--time-scale", String(timeScale),
-                                  "--lab-queue", labQueue] + common, ready: "worker serving")
+                                  // Metrics and probes on a port of the kernel's choosing: the log says which.
+                                  "--lab-queue", labQueue, "--http-address", "127.0.0.1:0"] + common, ready: "worker serving")
             }
         }
     }

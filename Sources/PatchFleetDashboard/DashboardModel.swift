@@ -118,8 +118,10 @@ public enum DashboardModel {
     /// VMs that went home (Rule 3): those whose failback was processed and
     /// that did not get a note saying why they stayed away.
     static func movedBack(_ saga: HostSagaState) -> Int {
+        // A host held in maintenance never got to its failback.
         let failbackRan = saga.phase == .rebalancing
-            || (saga.isDone && saga.policy.failback == .original && saga.resumeMode != .compensation && saga.enteredMaintenance)
+            || (saga.isDone && saga.policy.failback == .original && saga.resumeMode != .compensation
+                && saga.enteredMaintenance && saga.outcome?.inMaintenance != true)
         guard failbackRan, !saga.moved.isEmpty else { return 0 }
         let processed = saga.moved.count - saga.failbackQueue.count
         let movedVMs = Set(saga.moved.map(\.vm))

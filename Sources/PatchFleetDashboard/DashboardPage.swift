@@ -31,6 +31,7 @@ main { display:grid; grid-template-columns: 260px 1fr; gap:16px; padding:16px 20
 .bar > div { height:100%; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:4px 6px; border-bottom:1px solid var(--line); vertical-align:top; }
+td:first-child { white-space:nowrap; }
 th { font-size:12px; color:var(--muted); font-weight:600; }
 .clusters { display:grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap:14px; }
 .pill { font-size:12px; padding:1px 7px; border-radius:9px; color:#fff; white-space:nowrap; }
@@ -148,7 +149,9 @@ function renderDead(d) {
 }
 
 let currentJob = null;
+let snapshots = 0;
 function render(snap) {
+  document.body.dataset.snapshots = String(++snapshots);
   currentJob = snap.job ? snap.job.summary.id : null;
   renderJobs(snap.jobs); renderSummary(snap.job); renderAttention(snap.job); renderClusters(snap.job); renderDead(snap.deadLetters);
   document.body.dataset.job = currentJob || "";

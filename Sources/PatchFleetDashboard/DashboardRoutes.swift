@@ -36,7 +36,8 @@ public struct Dashboard: Sendable {
         self.reportPage = reportPage
     }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    /// - Parameter stopping: ends open event streams when the server stops.
+    public func addRoutes(to router: Router<BasicRequestContext>, stopping: StopFlag = StopFlag()) {
         let group: RouterGroup<BasicRequestContext>
         if let token {
             group = router.group().add(middleware: AccessTokenMiddleware(token: token))
@@ -66,20 +67,22 @@ public struct Dashboard: Sendable {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                try await Self.stream(data: data, job: job, poll: poll, keepAlive: keepAlive, logger: logger, into: &writer)
+                try await Self.stream(data: data, job: job, poll: poll, keepAlive: keepAlive, stopping: stopping,
+                                      logger: logger, into: &writer)
             })
         }
     }
 
     /// Sends the snapshot at once, then each time it differs, until the
-    /// browser goes away (the write fails) or the server stops (cancelled).
-    static func stream(data: DashboardData, job: String?, poll: Duration, keepAlive: Duration, logger: Logger,
-                       into writer: inout any ResponseBodyWriter) async throws {
+    /// browser goes away (the write fails) or the server stops (`stopping`;
+    /// the browser's EventSource reconnects to whoever serves next).
+    static func stream(data: DashboardData, job: String?, poll: Duration, keepAlive: Duration, stopping: StopFlag,
+                       logger: Logger, into writer: inout any ResponseBodyWriter) async throws {
         var last: DashboardSnapshot?
         var quietSince = ContinuousClock.now
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopping.isSet {
             do {
                 let snapshot = try await data.snapshot(job: job)
                 if snapshot != last {

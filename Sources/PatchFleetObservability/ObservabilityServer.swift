@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// What a process says about itself over HTTP: `/metrics` (Prometheus text
 /// format), `/healthz` (alive: the process answers) and `/readyz` (ready:
@@ -16,14 +17,17 @@ public struct ObservabilityServer: Sendable {
     let registry: PrometheusCollectorRegistry
     let readiness: Readiness
     let logger: Logger
-    let extraRoutes: @Sendable (Router<BasicRequestContext>) -> Void
+    let extraRoutes: @Sendable (Router<BasicRequestContext>, StopFlag) -> Void
+    /// Set when the server starts to stop: long-lived responses (event
+    /// streams) end on it, or a graceful shutdown would wait for them forever.
+    public let stopping = StopFlag()
 
     /// - Parameters:
     ///   - readiness: nil when ready, else why not (it goes in the 503 body).
     ///   - extraRoutes: adds routes (the dashboard) next to the health ones.
     public init(address: HTTPAddress, registry: PrometheusCollectorRegistry, logger: Logger,
                 readiness: @escaping Readiness,
-                extraRoutes: @escaping @Sendable (Router<BasicRequestContext>) -> Void = { _ in }) {
+                extraRoutes: @escaping @Sendable (Router<BasicRequestContext>, StopFlag) -> Void = { _, _ in }) {
         self.address = address
         self.registry = registry
         self.readiness = readiness
@@ -45,7 +49,7 @@ public struct ObservabilityServer: Sendable {
             if let problem = await readiness() { return Self.text(.serviceUnavailable, "not ready: \(problem)\n") }
             return Self.text(.ok, "ready\n")
         }
-        extraRoutes(router)
+        extraRoutes(router, stopping)
         return router
     }
 
@@ -73,8 +77,17 @@ public struct ObservabilityServer: Sendable {
         let running = Task { try await group.run() }
         try await withTaskCancellationHandler {
             try await running.value
-        } onCancel: {
+        } onCancel: { [stopping] in
+            stopping.set()
             Task { await group.triggerGracefulShutdown() }
         }
     }
+}
+
+/// A one-way flag: set once, read anywhere.
+public final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    public init() {}
+    public func set() { value.store(true, ordering: .releasing) }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
 }

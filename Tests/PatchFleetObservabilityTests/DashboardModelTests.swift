@@ -39,6 +39,8 @@ struct DashboardModelTests {
         let failed = try #require(attention["TYO-H2"], "the failing install")
         #expect(failed.inMaintenance && failed.action.contains("Enable-SCVMHost"))
         #expect(failed.reason.contains("0x80070643"))
+        let tokyo = try #require(view.clusters.first { $0.name == "Tokyo" }?.hosts.first { $0.host == "TYO-H2" })
+        #expect(tokyo.vmsMovedBack == 0, "held in maintenance: its VMs stay away until a person resumes it")
         #expect(attention["SEA-H1"] == nil, "a patched host needs nothing")
 
         // Rule 2 and 3: SEA-H2's VMs (test-sql among them) went out and came back.

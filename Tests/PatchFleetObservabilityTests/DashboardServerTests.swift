@@ -25,7 +25,7 @@ struct DashboardServerTests {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = ObservabilityServer(address: HTTPAddress(host: "127.0.0.1", port: 0), registry: registry,
                                          logger: Logger(label: "test"), readiness: { readiness.problem.withLock { $0 } },
-                                         extraRoutes: { router in dashboard?.addRoutes(to: router) })
+                                         extraRoutes: { router, stopping in dashboard?.addRoutes(to: router, stopping: stopping) })
         let task = Task { try await server.run(onListening: { continuation.yield($0) }) }
         defer { task.cancel() }
         var iterator = ports.makeAsyncIterator()
@@ -124,5 +124,27 @@ struct DashboardServerTests {
             #expect(decoded.first?.jobs.count == 1 && decoded.last?.jobs.count == 2)
             #expect(decoded.last?.job?.summary.id == record.id, "the stream stays on the job it was asked for")
         }
+    }
+
+    @Test func anOpenEventStreamEndsWhenTheServerStops() async throws {
+        let (store, record) = try await Self.exampleStore()
+        let data = DashboardData(store: store, now: { record.updatedAt }, deadLetters: DeadLetterFeed())
+        let dashboard = Dashboard(data: data, token: nil, logger: Logger(label: "test"), pollInterval: .milliseconds(100))
+        let registry = FleetMetricsRegistry.bootstrap()
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = ObservabilityServer(address: HTTPAddress(host: "127.0.0.1", port: 0), registry: registry,
+                                         logger: Logger(label: "test"), readiness: { nil },
+                                         extraRoutes: { dashboard.addRoutes(to: $0, stopping: $1) })
+        let task = Task { try await server.run(onListening: { continuation.yield($0) }) }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        // A browser that would stay 60 s; the server stops after its first snapshot.
+        let curl = try ChildProcess("curl", ["-s", "-N", "--max-time", "60", "http://127.0.0.1:\(port)/api/stream"], log: "sse-stop")
+        _ = await eventuallyTrue(within: 10) { curl.output().contains("event: snapshot") }
+        task.cancel()
+        let status = await curl.exitStatus()
+        #expect(curl.output().contains("event: snapshot"), "the stream was open and serving")
+        #expect(status != 28, "the stream ended with the server, not at curl's time limit")
+        try await task.value
     }
 }

@@ -13,6 +13,10 @@ dpkg -s amqp-tools >/dev/null 2>&1 || need+=(amqp-tools)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The dashboard's tests: curl reads the HTTP endpoints, Debian's chromium
+# (headless) loads the page during a real run.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The backend tests' fake ssh is a Python script.
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
