@@ -62,9 +62,15 @@ public actor CoordinatorEngine {
 
     public enum SubmitOutcome: Sendable, Equatable {
         case accepted(hosts: Int)
-        /// Already accepted (the same submission redelivered): nothing to do.
+        /// Already accepted (the same submission message redelivered or
+        /// republished): nothing to do.
         case duplicate
         case rejected([ValidationProblem])
+        /// Refused without a `job.rejected` event: another submission
+        /// reusing the id of a job that is running. The event is routed by
+        /// job id, so announcing it would tell that job's followers their
+        /// job was rejected; only the sender hears (reply_to, dead letter).
+        case refused([ValidationProblem])
     }
 
     // MARK: Jobs
@@ -98,6 +104,12 @@ public actor CoordinatorEngine {
             let refused = submitters.problems(user: user, spec: spec, targets: targets)
             guard refused.isEmpty else { return await reject(spec.id, messageId: messageId, refused) }
         }
+        do {
+            let busy = try await busyClusters(targets, jobId: spec.id)
+            guard busy.isEmpty else { return await reject(spec.id, messageId: messageId, busy) }
+        } catch {
+            return await reject(spec.id, messageId: messageId, [ValidationProblem(path: "", message: "cannot read the store: \(error)")])
+        }
         let updateIds = TargetResolver.updateIds(spec, in: inventory)
         let sagas = targets.map {
             HostSagaState(jobId: spec.id, target: $0, policy: spec.policy, updateIds: updateIds,
@@ -106,16 +118,10 @@ public actor CoordinatorEngine {
         do {
             let accepted = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(jobId: spec.id, state: PatchFleetWire.JobState.accepted))),
                                                  topology: topology, at: at)
-            try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at), sagas: sagas, outbox: [accepted])
+            try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at,
+                                                submissionMessageId: messageId), sagas: sagas, outbox: [accepted])
         } catch SagaStoreError.duplicateJob {
-            // A submission redelivered before its ack finds its job running:
-            // nothing to do. Reusing the id of a job that ended is a mistake
-            // the submitter must hear about.
-            if let existing = try? await store.job(id: spec.id), existing.state.isTerminal {
-                return await reject(spec.id, messageId: messageId, [ValidationProblem(
-                    path: "id", message: "job id '\(spec.id)' was already used by a job that is \(existing.state.rawValue); submit under a new id")])
-            }
-            return .duplicate
+            return await duplicateJobId(spec.id, messageId: messageId)
         } catch SagaStoreError.hostAlreadyHeld(let host, _, let otherJob) {
             return await reject(spec.id, messageId: messageId, [ValidationProblem(
                 path: "targets", message: "host \(host) is already being patched by job \(otherJob)")])
@@ -125,6 +131,55 @@ public actor CoordinatorEngine {
         logger.notice("job \(spec.id) accepted: \(sagas.count) host(s)")
         await tick()
         return .accepted(hosts: sagas.count)
+    }
+
+    /// A submission naming a job that exists. The job's inbox is the message
+    /// id it was created from: the same message again (a redelivery before
+    /// the ack, a sender republishing after a lost confirm) is that job and
+    /// changes nothing. Another message with the id is a different
+    /// submission, and the sender must hear it was not taken: rejected if
+    /// the job ended, refused quietly if it runs (see `SubmitOutcome.refused`).
+    private func duplicateJobId(_ jobId: String, messageId: String) async -> SubmitOutcome {
+        let existing: JobRecord?
+        do { existing = try await store.job(id: jobId) } catch {
+            return await reject(jobId, messageId: messageId, [ValidationProblem(path: "", message: "cannot read the store: \(error)")])
+        }
+        guard let existing else { return .duplicate }  // cannot happen: the store just said it exists
+        // A job stored before message ids were recorded: the job id is all there is.
+        if existing.submissionMessageId == messageId || existing.submissionMessageId == nil { return .duplicate }
+        let from = "submitted in message '\(existing.submissionMessageId ?? "")', not this one ('\(messageId)')"
+        if existing.state.isTerminal {
+            return await reject(jobId, messageId: messageId, [ValidationProblem(
+                path: "id", message: "job id '\(jobId)' was already used by a job that is \(existing.state.rawValue) (\(from)); submit under a new id")])
+        }
+        let problems = [ValidationProblem(
+            path: "id", message: "job id '\(jobId)' is already a \(existing.state.rawValue) job \(from); nothing was changed: "
+                + "follow that job, or resend the very same message to retry")]
+        logger.warning("job \(jobId): another submission with its id refused: \(problems[0].message)")
+        return .refused(problems)
+    }
+
+    /// The clusters of `targets` on which another unfinished job still has
+    /// hosts to do: a cluster is patched by one job at a time, so two jobs
+    /// never interleave hosts of one cluster (each would count the other's
+    /// host as capacity already lost, and a person reading either job would
+    /// see only half of what happened to the cluster). The host-level rule
+    /// in the store still covers standalone hosts.
+    private func busyClusters(_ targets: [TargetHost], jobId: String) async throws(SagaStoreError) -> [ValidationProblem] {
+        let wanted = Set(targets.compactMap(\.cluster))
+        guard !wanted.isEmpty else { return [] }
+        var busy: [String: [String: [String]]] = [:]  // cluster -> other job -> its unfinished hosts
+        for saga in try await store.sagasOfUnfinishedJobs() where !saga.state.isDone && saga.state.jobId != jobId {
+            guard let cluster = saga.state.cluster, wanted.contains(cluster) else { continue }
+            busy[cluster, default: [:]][saga.state.jobId, default: []].append(saga.state.host)
+        }
+        return busy.keys.sorted().flatMap { cluster in
+            busy[cluster, default: [:]].keys.sorted().map { other in
+                ValidationProblem(path: "targets", message: "cluster \(cluster) is already being patched by job \(other) "
+                    + "(hosts not done: \(busy[cluster, default: [:]][other, default: []].sorted().joined(separator: ", "))); "
+                    + "submit once that job has ended")
+            }
+        }
     }
 
     private func reject(_ jobId: String, messageId: String, _ problems: [ValidationProblem]) async -> SubmitOutcome {
