@@ -28,8 +28,10 @@ struct BadInputTests {
         valid.properties.replyTo = replies
         try await fleet.publish(valid)
 
-        // Right behind it on the control queue (handled in order, so the
-        // valid job exists and is unfinished when these arrive):
+        // Paused right away, so it is certainly unfinished while the bad input
+        // arrives (no race with its hosts); resumed once all of it is handled.
+        try await fleet.control(.pause)
+        // Behind it on the control queue (handled in order):
         let good = try JSONSerialization.jsonObject(with: valid.body) as! [String: Any]
         func edited(_ edit: (inout [String: Any]) -> Void) throws -> Data {
             var object = good
@@ -90,6 +92,7 @@ struct BadInputTests {
             reasons[letter.properties.messageId ?? "?"] = DeadLetter(letter).reason
         }
         await dead.cancel()
+        try await fleet.control(.resume)
         let expected: [String: String] = [
             "malformed-json": "not a JSON object",
             "wrong-type": "job.policy.maxUnavailablePerCluster",
@@ -98,7 +101,7 @@ struct BadInputTests {
             "unknown-cluster": "names unknown cluster 'Atlantis'",
             "unknown-host": "names unknown host 'NO-SUCH-HOST'",
             "busy-cluster": "cluster Seattle is already being patched by job \(fleet.job.id) (hosts not done: ",
-            "same-job-other-message": "job id '\(fleet.job.id)' is already a running job submitted in message 'valid'",
+            "same-job-other-message": "job id '\(fleet.job.id)' is already a paused job submitted in message 'valid'",
             "ghost-result": "saga deleted-job:SEA-H1 does not exist",
         ]
         for (id, words) in expected {
@@ -136,6 +139,7 @@ struct BadInputTests {
         }
         let jobEvents = seen.compactMap { if case .job(let change) = $0.event, change.jobId == fleet.job.id { change.state } else { nil } }
         #expect(jobEvents.first == .accepted && jobEvents.filter { $0 == .accepted }.count == 1, "\(jobEvents)")
+        #expect(jobEvents.contains(.paused) && jobEvents.contains(.running), "\(jobEvents)")
         #expect(jobEvents.last == .succeeded, "\(jobEvents)")
         #expect(!seen.contains { if case .jobRejected(let r) = $0.event { r.jobId == fleet.job.id } else { false } },
                 "a rejection under the running job's id would tell its followers it was rejected")
@@ -162,6 +166,13 @@ extension FleetHarness {
     /// A message to the control exchange as sent.
     func publish(_ message: AMQPMessage) async throws {
         let publication = topology.submission(message)
+        try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                mandatory: true)
+    }
+
+    func control(_ action: JobControlRequest.Action) async throws {
+        let request = JobControlRequest(jobId: job.id, action: action, reason: "bad-input test")
+        let publication = topology.control(request, try WireEncoder.encode(request))
         try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
                                 mandatory: true)
     }
