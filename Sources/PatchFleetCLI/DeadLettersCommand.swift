@@ -10,6 +10,14 @@ struct DeadLettersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead-letters",
         abstract: "List, replay or purge the messages the fleet dead-lettered, with their reasons.",
+        discussion: """
+            What each reason means and what to do about it: docs/operations.md ("Dead letters").
+            Examples:
+              patchfleet dead-letters list
+              patchfleet dead-letters replay --message-id 6f1c0e4a-...   # once the cause is fixed
+              patchfleet dead-letters purge --message-id 6f1c0e4a-... --message-id 9b2d...
+              patchfleet dead-letters purge --all
+            """,
         subcommands: [List.self, Replay.self, Purge.self])
 
     struct Selection: ParsableArguments {
@@ -55,7 +63,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the dead letters (they stay in the queue).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the dead letters (they stay in the queue).",
+            discussion: """
+                Examples:
+                  patchfleet dead-letters list
+                  patchfleet dead-letters list --limit 10 --prefix patchfleet --url amqp://observer@broker:5672/patchfleet
+                """)
         @Option(help: "How many to show at most.")
         var limit = 100
         @OptionGroup var fleet: FleetOptions
@@ -79,6 +93,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
             discussion: """
                 A replayed task is checked again like any other: past its deadline or with a retired key it is refused
                 again (the saga has retried that step meanwhile, so that is usually right).
+                Examples:
+                  patchfleet dead-letters replay --message-id 6f1c0e4a-...
+                  patchfleet dead-letters replay --all --limit 50
                 """)
         @OptionGroup var selection: Selection
         @OptionGroup var fleet: FleetOptions
@@ -95,7 +112,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove dead letters for good.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove dead letters for good.",
+            discussion: """
+                Examples:
+                  patchfleet dead-letters purge --message-id 6f1c0e4a-...
+                  patchfleet dead-letters purge --all
+                """)
         @OptionGroup var selection: Selection
         @OptionGroup var fleet: FleetOptions
 

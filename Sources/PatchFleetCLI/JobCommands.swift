@@ -35,20 +35,42 @@ struct ControlOptions: ParsableArguments {
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
-        abstract: "Cancel a job: hosts not started are skipped, hosts in flight are brought back to a safe state.")
+        abstract: "Cancel a job: hosts not started are skipped, hosts in flight are brought back to a safe state.",
+        discussion: """
+            The coordinator answers with the job's events (job.<id>.cancelling, then its end); a refusal
+            (no such job, already ended, not allowed) is dead-lettered with its reason.
+            Examples:
+              patchfleet cancel nov-2026-wave1 --reason "change window closed"
+              patchfleet cancel nov-2026-wave1 --url amqps://ops@broker.example:5671/patchfleet
+              patchfleet dead-letters list                      # if the job did not move: why it was refused
+            """)
     @OptionGroup var options: ControlOptions
     func run() async throws { try await options.send(.cancel) }
 }
 
 struct PauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pause", abstract: "Pause a job: each host finishes its current step and waits.")
+        commandName: "pause", abstract: "Pause a job: each host finishes its current step and waits.",
+        discussion: """
+            Hosts in flight finish the step they are in and wait; no new host starts. Resume with
+            `patchfleet resume`.
+            Examples:
+              patchfleet pause nov-2026-wave1 --reason "incident INC0815 on the SAN"
+              patchfleet status nov-2026-wave1                  # hosts stay where they are
+            """)
     @OptionGroup var options: ControlOptions
     func run() async throws { try await options.send(.pause) }
 }
 
 struct ResumeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume a paused job.")
+    static let configuration = CommandConfiguration(
+        commandName: "resume", abstract: "Resume a paused job.",
+        discussion: """
+            Each waiting host takes its next step; a job being cancelled cannot be resumed.
+            Examples:
+              patchfleet resume nov-2026-wave1
+              patchfleet resume nov-2026-wave1 --reason "SAN incident closed"
+            """)
     @OptionGroup var options: ControlOptions
     func run() async throws { try await options.send(.resume) }
 }
@@ -72,6 +94,11 @@ struct JobsCommand: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
+        try await Self.list(store: store, limit: limit, fleet: fleet)
+    }
+
+    /// Also `patchfleet status` without a job.
+    static func list(store: String?, limit: Int, fleet: FleetOptions) async throws {
         let jobs: [JobSummary]
         if let store {
             jobs = try await openStore(store).jobs(limit: limit).map(CoordinatorEngine.summary)
@@ -89,20 +116,23 @@ struct JobsCommand: AsyncParsableCommand {
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show a job and where each of its hosts stands.",
+        commandName: "status", abstract: "Show a job and where each of its hosts stands (without a job: list recent jobs).",
         discussion: """
             Exit status: 0 the job exists (whatever its state); 1 there is no such job.
+            Without JOB, lists the recent jobs like `patchfleet jobs`.
             Examples:
               patchfleet status nov-2026-wave1
               patchfleet status nov-2026-wave1 --store /var/lib/patchfleet/coordinator.sqlite
+              patchfleet status                                 # the recent jobs
             """)
-    @Argument(help: "The job id.")
-    var job: String
+    @Argument(help: "The job id (omit it to list the recent jobs).")
+    var job: String?
     @Option(help: "Read this coordinator store file instead of asking the coordinator.")
     var store: String?
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
+        guard let job else { return try await JobsCommand.list(store: store, limit: 20, fleet: fleet) }
         let reply: JobStatusReply
         if let store {
             let sagaStore = try openStore(store)

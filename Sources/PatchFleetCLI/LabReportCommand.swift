@@ -9,7 +9,13 @@ import PatchFleetSimulator
 struct LabReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab-report",
-        abstract: "Show the VM moves of a lab run (from `patchfleet lab --snapshot`).")
+        abstract: "Show the VM moves of a lab run (from `patchfleet lab --snapshot`).",
+        discussion: """
+            Example:
+              patchfleet lab --inventory docs/examples/inventory.yaml --time-scale 600 --snapshot /tmp/lab.json &
+              ...                                               # run a job, then SIGTERM the lab
+              patchfleet lab-report --snapshot /tmp/lab.json
+            """)
 
     @Option(help: "The lab's snapshot file.")
     var snapshot: String

@@ -9,7 +9,12 @@ struct SelfCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "selfcheck",
         abstract: "Check the AMQP transport against a broker with a confirmed round trip.",
-        discussion: "Exit status 0 when every step worked; otherwise the failing step and the broker's own message.")
+        discussion: """
+            Exit status 0 when every step worked; otherwise the failing step and the broker's own message.
+            Examples:
+              patchfleet selfcheck
+              patchfleet selfcheck --url "amqps://pf-worker@broker.example:5671/patchfleet?cacertfile=/etc/patchfleet/ca.pem"
+            """)
 
     @OptionGroup var fleet: FleetOptions
 

@@ -28,8 +28,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var backendOptions: BackendOptions
     @OptionGroup var signing: SigningOptions
     @Option(help: """
-        Backend seconds between two looks at a host coming back from a restart, or at a VM locked by an \
-        operation in flight. Default: 30.
+        Backend seconds between two looks at a VM locked by an operation in flight. Default: 30. (A host \
+        coming back from a restart is not waited for here: the saga looks again on a timer.)
         """)
     var pollSeconds: Double?
     @Flag(inversion: .prefixedNo,

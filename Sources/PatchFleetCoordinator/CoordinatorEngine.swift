@@ -66,9 +66,15 @@ public actor CoordinatorEngine {
 
     public enum SubmitOutcome: Sendable, Equatable {
         case accepted(hosts: Int)
-        /// Already accepted (the same submission redelivered): nothing to do.
+        /// Already accepted (the same submission message redelivered or
+        /// republished): nothing to do.
         case duplicate
         case rejected([ValidationProblem])
+        /// Refused without a `job.rejected` event: another submission
+        /// reusing the id of a job that is running. The event is routed by
+        /// job id, so announcing it would tell that job's followers their
+        /// job was rejected; only the sender hears (reply_to, dead letter).
+        case refused([ValidationProblem])
     }
 
     // MARK: Jobs
@@ -102,6 +108,12 @@ public actor CoordinatorEngine {
             let refused = submitters.problems(user: user, spec: spec, targets: targets)
             guard refused.isEmpty else { return await reject(spec.id, messageId: messageId, refused) }
         }
+        do {
+            let busy = try await busyClusters(targets, jobId: spec.id)
+            guard busy.isEmpty else { return await reject(spec.id, messageId: messageId, busy) }
+        } catch {
+            return await reject(spec.id, messageId: messageId, [ValidationProblem(path: "", message: "cannot read the store: \(error)")])
+        }
         let updateIds = TargetResolver.updateIds(spec, in: inventory)
         let sagas = targets.map {
             HostSagaState(jobId: spec.id, target: $0, policy: spec.policy, updateIds: updateIds,
@@ -110,16 +122,10 @@ public actor CoordinatorEngine {
         do {
             let accepted = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(jobId: spec.id, state: PatchFleetWire.JobState.accepted))),
                                                  topology: topology, at: at)
-            try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at), sagas: sagas, outbox: [accepted])
+            try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at,
+                                                submissionMessageId: messageId), sagas: sagas, outbox: [accepted])
         } catch SagaStoreError.duplicateJob {
-            // A submission redelivered before its ack finds its job running:
-            // nothing to do. Reusing the id of a job that ended is a mistake
-            // the submitter must hear about.
-            if let existing = try? await store.job(id: spec.id), existing.state.isTerminal {
-                return await reject(spec.id, messageId: messageId, [ValidationProblem(
-                    path: "id", message: "job id '\(spec.id)' was already used by a job that is \(existing.state.rawValue); submit under a new id")])
-            }
-            return .duplicate
+            return await duplicateJobId(spec.id, messageId: messageId)
         } catch SagaStoreError.hostAlreadyHeld(let host, _, let otherJob) {
             return await reject(spec.id, messageId: messageId, [ValidationProblem(
                 path: "targets", message: "host \(host) is already being patched by job \(otherJob)")])
@@ -131,7 +137,7 @@ public actor CoordinatorEngine {
         return .accepted(hosts: sagas.count)
     }
 
-    private func reject(_ jobId: String, messageId: String, _ problems: [ValidationProblem]) async -> SubmitOutcome {
+    func reject(_ jobId: String, messageId: String, _ problems: [ValidationProblem]) async -> SubmitOutcome {
         logger.warning("job \(jobId) rejected: \(problems.map(\.description).joined(separator: "; "))")
         return .rejected(problems)
     }

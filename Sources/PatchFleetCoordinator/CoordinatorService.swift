@@ -176,18 +176,22 @@ public final class CoordinatorService: Sendable {
     private func handleJobMessage(_ delivery: AMQPDelivery) async {
         let decoded: DecodedMessage
         do { decoded = try decoder.decode(delivery) } catch {
+            await answerUndecodableSubmission(delivery, error: error)
             await refuse(delivery, queue: topology.jobsQueue, reason: error.description, jobId: nil)
             return
         }
         switch decoded {
         case .jobSubmission(let submission, let envelope):
-            switch await engine.submit(submission, messageId: envelope.messageId, body: delivery.body,
-                                      user: delivery.properties.userId) {
+            let outcome = await engine.submit(submission, messageId: envelope.messageId, body: delivery.body,
+                                              user: delivery.properties.userId)
+            switch outcome {
             case .accepted, .duplicate:
                 await dispatchOutbox()
                 delivery.ack()
-            case .rejected(let problems):
-                await publishRejection(submission.job.id, envelope: envelope, problems: problems)
+            case .rejected(let problems), .refused(let problems):
+                let announce = if case .rejected = outcome { true } else { false }
+                await publishRejection(jobId: submission.job.id, messageId: envelope.messageId, replyTo: envelope.replyTo,
+                                       problems: problems, announce: announce)
                 await refuse(delivery, queue: topology.jobsQueue,
                              reason: problems.map(\.description).joined(separator: "; "), jobId: submission.job.id)
             }
@@ -261,25 +265,8 @@ public final class CoordinatorService: Sendable {
         delivery.ack()
     }
 
-    /// The `job.rejected` event (and a reply to `reply_to`, if the submitter gave one).
-    private func publishRejection(_ jobId: String, envelope: Envelope, problems: [ValidationProblem]) async {
-        let event = FleetEvent(at: now(), .jobRejected(JobRejection(jobId: jobId, submissionMessageId: envelope.messageId,
-                                                                    problems: problems)))
-        do {
-            let message = try WireEncoder.encode(event, causationId: envelope.messageId)
-            let publication = try topology.event(event, message)
-            try await connection.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
-            if let replyTo = envelope.replyTo {
-                let answer = topology.answer(message, replyTo: replyTo, correlationId: envelope.messageId)
-                try await connection.publish(answer.message, exchange: answer.exchange, routingKey: answer.routingKey)
-            }
-        } catch {
-            logger.error("could not publish the rejection of job \(jobId): \(error)")
-        }
-    }
-
     /// Dead-letters with the reason (confirmed), then acks: never dropped.
-    private func refuse(_ delivery: AMQPDelivery, queue: String, reason: String, jobId: String?) async {
+    func refuse(_ delivery: AMQPDelivery, queue: String, reason: String, jobId: String?) async {
         logger.warning("refusing a message from \(queue)\(jobId.map { " (job \($0))" } ?? ""): \(reason)")
         if await !connection.deadLetter(delivery, from: queue, reason: reason, topology: topology) {
             logger.error("could not publish the dead-letter copy; rejected so the queue's own dead-lettering keeps it")

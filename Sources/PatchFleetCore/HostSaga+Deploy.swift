@@ -42,10 +42,27 @@ extension SagaStep {
         issue(.wakeAt(WakeRequest(at: now.adding(seconds: policy.pollIntervalSeconds), purpose: "poll")))
     }
 
+    /// Not back from its restart yet: look again after the poll interval —
+    /// a timer through the broker's delay queues, not a worker holding a
+    /// task slot for the length of a reboot — until the reboot deadline;
+    /// then the wait has failed (retry or give up, like any step).
+    mutating func hostNotBack(_ report: HostNotBack) {
+        let deadline = state.rebootDeadline ?? now
+        guard now < deadline else {
+            failure("host did not come back after reboot: Host '\(host)' did not respond within \(Int(policy.rebootTimeoutSeconds)) seconds after restart (\(report.detail))",
+                    retry: .waitForHost(WaitForHostRequest(host: host, timeoutSeconds: policy.rebootTimeoutSeconds)),
+                    phase: .waitingForHost)
+            return
+        }
+        issue(.wakeAt(WakeRequest(at: min(now.adding(seconds: policy.pollIntervalSeconds), deadline), purpose: "host back?")))
+    }
+
     mutating func timerFired() {
         switch state.phase {
         case .polling:
             issue(.pollCompliance(ComplianceRequest(host: host, updateIds: state.updateIds)))
+        case .waitingForHost:
+            issue(.waitForHost(WaitForHostRequest(host: host, timeoutSeconds: policy.rebootTimeoutSeconds)))
         case .retryWait:
             guard let command = state.retryCommand, let phase = state.retryPhase else { return }
             if state.cancelRequested && !state.enteredMaintenance {
@@ -55,6 +72,8 @@ extension SagaStep {
             state.retryCommand = nil
             state.retryPhase = nil
             state.phase = phase
+            // A retried wait for the host gets the whole reboot timeout again.
+            if phase == .waitingForHost { state.rebootDeadline = now.adding(seconds: policy.rebootTimeoutSeconds) }
             issue(command)
         default:
             return

@@ -184,7 +184,9 @@ struct SagaStep {
         case .complianceReported(let report): complianceReported(report)
         case .rebootIssued:
             state.phase = .waitingForHost
+            state.rebootDeadline = now.adding(seconds: policy.rebootTimeoutSeconds)
             issue(.waitForHost(WaitForHostRequest(host: host, timeoutSeconds: policy.rebootTimeoutSeconds)))
+        case .hostNotBack(let report): hostNotBack(report)
         case .hostAnswered:
             state.reboots += 1
             // Rescan: a reboot often completes an install or reveals the next one.

@@ -115,6 +115,10 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var failbackQueue: [MovedVM] = []
 
     public internal(set) var installDeadline: Instant?
+    /// Until when the saga keeps looking for a host coming back from its
+    /// restart (`rebootTimeoutSeconds` after the reboot was issued, or after
+    /// a retry of the wait began).
+    public internal(set) var rebootDeadline: Instant?
     public internal(set) var reboots = 0
     public internal(set) var retries = 0
     public internal(set) var retryCommand: CommandBody?

@@ -86,6 +86,10 @@ public struct ComplianceRequest: Codable, Sendable, Hashable {
     }
 }
 
+/// Is the host back from its restart? One look, answered at once
+/// (`hostAnswered` or `hostNotBack`): a worker never waits out a reboot in a
+/// task slot; the saga looks again on a delayed timer until its reboot
+/// deadline. `timeoutSeconds` is the policy's reboot timeout, for messages.
 public struct WaitForHostRequest: Codable, Sendable, Hashable {
     public var host: String
     public var timeoutSeconds: Double
@@ -157,7 +161,6 @@ public enum CommandBody: Sendable, Hashable {
     public var ownTimeoutSeconds: Double {
         switch self {
         case .vmAction(let request): request.timeoutSeconds
-        case .waitForHost(let request): request.timeoutSeconds
         case .failbackVM(let request): request.timeoutSeconds
         default: 0
         }

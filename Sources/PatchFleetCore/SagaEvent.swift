@@ -3,7 +3,7 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case start, skip, cancel, pause, resume
     // Answers to commands.
     case clusterObserved, maintenanceEntered, vmActionSucceeded, vmActionFailed, updatesDeployed
-    case complianceReported, rebootIssued, hostAnswered, maintenanceExited, healthReported
+    case complianceReported, rebootIssued, hostAnswered, hostNotBack, maintenanceExited, healthReported
     case failbackFinished, timerFired, commandFailed
 }
 
@@ -35,6 +35,13 @@ public struct VMActionFailed: Codable, Sendable, Hashable {
         self.action = action
         self.error = error
     }
+}
+
+/// One look at a host after its restart found it not back yet (`waitForHost`
+/// is a look, answered at once; the saga looks again on a timer).
+public struct HostNotBack: Codable, Sendable, Hashable {
+    public var detail: String
+    public init(detail: String) { self.detail = detail }
 }
 
 public struct HealthReport: Codable, Sendable, Hashable {
@@ -89,6 +96,7 @@ public enum EventBody: Sendable, Hashable {
     case complianceReported(ComplianceReport)
     case rebootIssued
     case hostAnswered
+    case hostNotBack(HostNotBack)
     case maintenanceExited
     case healthReported(HealthReport)
     case failbackFinished(FailbackOutcome)
@@ -110,6 +118,7 @@ public enum EventBody: Sendable, Hashable {
         case .complianceReported: .complianceReported
         case .rebootIssued: .rebootIssued
         case .hostAnswered: .hostAnswered
+        case .hostNotBack: .hostNotBack
         case .maintenanceExited: .maintenanceExited
         case .healthReported: .healthReported
         case .failbackFinished: .failbackFinished
@@ -137,7 +146,7 @@ public enum EventBody: Sendable, Hashable {
         case .updatesDeployed: command == .deployUpdates
         case .complianceReported: command == .pollCompliance
         case .rebootIssued: command == .rebootHost
-        case .hostAnswered: command == .waitForHost
+        case .hostAnswered, .hostNotBack: command == .waitForHost
         case .maintenanceExited: command == .exitMaintenance
         case .healthReported: command == .checkHealth
         case .failbackFinished: command == .failbackVM
@@ -164,6 +173,7 @@ extension EventBody: Codable {
         case .complianceReported: self = .complianceReported(try ComplianceReport(from: decoder))
         case .rebootIssued: self = .rebootIssued
         case .hostAnswered: self = .hostAnswered
+        case .hostNotBack: self = .hostNotBack(try HostNotBack(from: decoder))
         case .maintenanceExited: self = .maintenanceExited
         case .healthReported: self = .healthReported(try HealthReport(from: decoder))
         case .failbackFinished: self = .failbackFinished(try FailbackOutcome(from: decoder))
@@ -184,6 +194,7 @@ extension EventBody: Codable {
         case .vmActionSucceeded(let p): try p.encode(to: encoder)
         case .vmActionFailed(let p): try p.encode(to: encoder)
         case .complianceReported(let p): try p.encode(to: encoder)
+        case .hostNotBack(let p): try p.encode(to: encoder)
         case .healthReported(let p): try p.encode(to: encoder)
         case .failbackFinished(let p): try p.encode(to: encoder)
         case .commandFailed(let p): try p.encode(to: encoder)

@@ -167,6 +167,12 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     public func snapshot() async throws(BackendError) -> LabSnapshot {
         try await call(LabRequest(.snapshot)).value(\.snapshot, for: .snapshot)
     }
+
+    /// The lab's invariant checker over its whole history, for a job's
+    /// report and policy: the violations (empty when every invariant held).
+    public func checkInvariants(report: JobReport, policy: Policy) async throws(BackendError) -> [InvariantViolation] {
+        try await call(LabRequest(.checkInvariants, report: report, policy: policy)).value(\.violations, for: .checkInvariants)
+    }
 }
 
 /// Callers waiting for a reply, by correlation id. Whoever takes an entry

@@ -16,6 +16,9 @@ public enum LabOperation: String, Codable, Sendable, CaseIterable {
     case compliance, pendingReboot, reboot
     // For tests, the demo summary and the fault-injection run
     case snapshot
+    /// The invariant checker over the lab's whole history, for a job's
+    /// report and policy (`report`, `policy`): its violations.
+    case checkInvariants
 }
 
 public struct LabRequest: Codable, Sendable, Equatable {
@@ -28,9 +31,15 @@ public struct LabRequest: Codable, Sendable, Equatable {
     public var collection: String?
     public var updateIds: [String]?
     public var migrateRunningVMs: Bool?
+    /// `checkInvariants`: the job's report (every host's outcome) and the policy it ran under.
+    public var report: JobReport?
+    public var policy: Policy?
 
     public init(_ op: LabOperation, host: String? = nil, cluster: String? = nil, vm: String? = nil, to: String? = nil,
-                collection: String? = nil, updateIds: [String]? = nil, migrateRunningVMs: Bool? = nil) {
+                collection: String? = nil, updateIds: [String]? = nil, migrateRunningVMs: Bool? = nil,
+                report: JobReport? = nil, policy: Policy? = nil) {
+        self.report = report
+        self.policy = policy
         self.op = op
         self.host = host
         self.cluster = cluster
@@ -62,6 +71,7 @@ public struct LabResponse: Codable, Sendable {
     public var compliance: ComplianceReport?
     public var pendingReboot: Bool?
     public var snapshot: LabSnapshot?
+    public var violations: [InvariantViolation]?
 
     public init(error: BackendError? = nil) { self.error = error }
 

@@ -99,6 +99,11 @@ public struct LabServer: Sendable {
             case .reboot: try await dc.reboot(host: try r.required(r.host, "host"))
             case .snapshot:
                 out.snapshot = LabSnapshot(now: dc.clock.now(), inventory: dc.inventory, history: dc.history)
+            case .checkInvariants:
+                // Replayed here, where the history is: the caller gets the verdict, not megabytes of history.
+                let report = try r.required(r.report, "report")
+                out.violations = InvariantChecker(policy: try r.required(r.policy, "policy"))
+                    .check(initial: dc.initialInventory, history: dc.history, final: dc.inventory, report: report)
             }
         } catch {
             return LabResponse(error: error)

@@ -112,22 +112,20 @@ extension DatacenterModel {
         return answer((), host: host)
     }
 
-    /// Answers when the host responds again, or times out.
-    public mutating func waitForHost(_ host: String, timeoutSeconds: Double, at time: Instant) -> Ticket<Void> {
+    /// One look at a host coming back from a restart, as the worker's
+    /// `waitForHost` takes it (`CommandExecutor.waitForHost`): nil when it is
+    /// back and responding, else what it is doing. The status is a read (no
+    /// latency, as `host(named:)`); the health check is a backend call.
+    public mutating func lookForHost(_ host: String, at time: Instant) -> Ticket<String?> {
         advance(to: time)
-        guard let info = inventory.host(named: host) else { return missingHost(host) }
-        let limit = now.adding(seconds: timeoutSeconds)
-        let timeout: Ticket<Void> = Ticket(at: limit, result: .failure(BackendError(.timeout,
-            "Host '\(host)' did not respond within \(Int(timeoutSeconds)) seconds after restart", backendCode: "0x800705B4")))
-        switch info.status {
-        case .down:
-            return timeout
-        case .rebooting:
-            guard !neverReturns.contains(host), let ends = rebootEnds[host], ends <= limit else { return timeout }
-            return Ticket(at: ends.adding(seconds: scaled(durations.callLatencySeconds)), result: .success(()))
-        default:
-            return answer((), host: host)
+        guard let info = inventory.host(named: host) else {
+            return Ticket(at: now, result: .failure(BackendError(.notFound, "Unable to find a host named '\(host)'")))
         }
+        if info.status == .rebooting || info.status == .down {
+            return Ticket(at: now, result: .success("host '\(host)' is \(info.status.rawValue)"))
+        }
+        let health = health(of: host, at: time)
+        return Ticket(at: health.at, result: health.result.map { $0.responding ? nil : "host '\(host)' is \(info.status.rawValue) but not responding" })
     }
 
     // MARK: Helpers

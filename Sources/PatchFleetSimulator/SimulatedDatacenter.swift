@@ -13,10 +13,14 @@ import Synchronization
 public final class SimulatedDatacenter: Sendable {
     private let model: Mutex<DatacenterModel>
     public let clock: any SimulationClock
+    /// The inventory the history starts from: what the invariant checker
+    /// replays the history onto (the lab's "check the invariants" request).
+    public let initialInventory: Inventory
 
     public init(inventory: Inventory, faults: [Fault] = [], durations: SimulatedDurations = SimulatedDurations(),
                 seed: UInt64, clock: any SimulationClock) {
         self.clock = clock
+        self.initialInventory = inventory
         self.model = Mutex(DatacenterModel(inventory: inventory, faults: faults, durations: durations, seed: seed, start: clock.now()))
     }
 

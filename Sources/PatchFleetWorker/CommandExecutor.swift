@@ -93,22 +93,17 @@ public struct CommandExecutor: Sendable {
         return .rebootIssued
     }
 
-    /// Polls until the host is back, or fails once the timeout (backend time) has passed.
+    /// One look, answered at once: is the host back from its restart and
+    /// responding? A reboot takes minutes; waiting it out here would hold a
+    /// deploy slot (and a task) for all of them. The saga looks again on a
+    /// delayed timer until its reboot deadline (`HostSaga`, `hostNotBack`).
     func waitForHost(_ request: WaitForHostRequest) async throws(BackendError) -> EventBody {
-        let deadline = timing.now() + request.timeoutSeconds
-        while true {
-            let host = try await virtualization.host(named: request.host)
-            if host.status != .rebooting && host.status != .down, try await virtualization.hostHealth(request.host).responding {
-                return .hostAnswered
-            }
-            guard !Task.isCancelled else {
-                throw BackendError(.timeout, "stopped waiting for host '\(request.host)': the worker is shutting down")
-            }
-            guard timing.now() < deadline else {
-                throw BackendError(.timeout, "Host '\(request.host)' did not respond within \(Int(request.timeoutSeconds)) seconds after restart")
-            }
-            await timing.sleep(min(timing.pollSeconds, max(0, deadline - timing.now())))
+        let host = try await virtualization.host(named: request.host)
+        if host.status == .rebooting || host.status == .down {
+            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue)"))
         }
+        if try await virtualization.hostHealth(request.host).responding { return .hostAnswered }
+        return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue) but not responding"))
     }
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {

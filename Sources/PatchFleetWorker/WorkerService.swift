@@ -81,6 +81,8 @@ public final class WorkerService: Sendable {
     public func shutdown() async {
         stopping.store(true, ordering: .releasing)
         await cancelConsumers()
+        // The broker has confirmed the cancels: nothing new reaches this worker from here on.
+        logger.notice("stopped taking tasks; finishing the ones in hand")
     }
 
     private func cancelConsumers() async {

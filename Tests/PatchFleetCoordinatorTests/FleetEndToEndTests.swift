@@ -133,15 +133,18 @@ struct FleetHarness {
     let processes: [ChildProcess]
     let storeDirectory: URL
     let events: AMQPConsumer
+    /// The broker every process of this fleet uses.
+    let url: String
 
     var storePath: String { storeDirectory.appendingPathComponent("coordinator.sqlite").path }
     /// What a CLI on another machine would pass to reach this fleet.
-    var brokerArguments: [String] { ["--prefix", topology.prefix, "--url", FleetEndToEndTests.url] }
+    var brokerArguments: [String] { ["--prefix", topology.prefix, "--url", url] }
 
     /// `roles`: the worker processes to start (one per role); `adjust` edits the example job.
     /// `submitters`: a submitter policy (YAML text) for the coordinator.
+    /// `url`: the broker, for the test and every process (amqps:// for TLS).
     static func start(timeScale: Double, roles: [Role] = Role.allCases, submitters: String? = nil,
-                      coordinatorArguments: [String] = [],
+                      coordinatorArguments: [String] = [], url: String = FleetEndToEndTests.url,
                       adjust: (inout JobSpec) -> Void = { _ in }) async throws -> FleetHarness {
         let examples = FleetEndToEndTests.examples
         let lab = try LabConfiguration.load(contentsOf: examples.appendingPathComponent("inventory.yaml"))
@@ -149,7 +152,7 @@ struct FleetHarness {
         adjust(&job)
         let topology = FleetTopology(prefix: "test-e2e-\(UUID().uuidString.prefix(8).lowercased())")
         let labQueue = "\(topology.prefix).lab"
-        let admin = try await AMQPConnection.connect(url: FleetEndToEndTests.url)
+        let admin = try await AMQPConnection.connect(url: url)
         try await admin.declare(topology.topology)
         try await admin.declare(LabServer.queueSpec(labQueue))
         let eventsQueue = "\(topology.prefix).test-events"
@@ -172,7 +175,7 @@ struct FleetHarness {
         try "signing: k1\nkeys:\n  - id: k1\n    secretFile: k1.key\n"
             .write(to: storeDirectory.appendingPathComponent("keyring.yaml"), atomically: true, encoding: .utf8)
         let common = ["--time-scale", String(timeScale), "--prefix", topology.prefix, "--lab-queue", labQueue,
-                      "--url", FleetEndToEndTests.url, "--keyring", storeDirectory.appendingPathComponent("keyring.yaml").path]
+                      "--url", url, "--keyring", storeDirectory.appendingPathComponent("keyring.yaml").path]
         var policy: [String] = []
         if let submitters {
             let path = storeDirectory.appendingPathComponent("submitters.yaml")
@@ -188,7 +191,7 @@ struct FleetHarness {
                                               log: "e2e-worker-\(role.rawValue)"))
         }
         return FleetHarness(lab: lab, job: job, topology: topology, labQueue: labQueue, admin: admin, datacenter: datacenter,
-                            labTask: labTask, processes: processes, storeDirectory: storeDirectory, events: events)
+                            labTask: labTask, processes: processes, storeDirectory: storeDirectory, events: events, url: url)
     }
 
     /// Submits the example job as any system would: on the control exchange.

@@ -86,16 +86,17 @@ extension FleetHarness {
 }
 
 /// Bad input at the job level, through the coordinator process: a second
-/// job for hosts already being patched is rejected with the reason, and the
-/// same submission delivered twice makes one job.
+/// job for a cluster already being patched is rejected with the reason, and
+/// the same submission message delivered twice makes one job.
 @Suite("Conflicting and duplicate submissions", .timeLimit(.minutes(2)))
 struct ConflictingSubmissionTests {
     @Test func aSecondJobOnBusyHostsIsRejectedAndADuplicateMakesOneJob() async throws {
         // No workers: the first job stays in flight while the others arrive.
         let fleet = try await FleetHarness.start(timeScale: 2_000, roles: [])
-        try await fleet.submit()
+        let submission = try WireEncoder.encode(JobSubmission(job: fleet.job, requestedBy: "e2e-test"))
+        try await fleet.publish(submission)
         _ = try #require(try await fleet.nextJobEvent { $0.jobId == fleet.job.id && $0.state == .accepted })
-        try await fleet.submit()  // the same job again (a redelivery, or a retry by its sender)
+        try await fleet.publish(submission)  // the same message again (a redelivery, or its sender republishing)
         var rival = fleet.job
         rival.id = "rival-job"
         rival.targets = JobTargets(clusters: ["Dublin"])

@@ -133,6 +133,68 @@ import Testing
         #expect(harness.outcome == .patched)
     }
 
+    /// The reboot wait is looks on a timer, not a task held for the reboot:
+    /// each "not back" schedules the next look after the poll interval.
+    @Test func aHostNotBackYetIsLookedAtAgainOnATimer() {
+        var harness = SagaHarness()
+        harness.send(.start)
+        var looks = 0, scans = 0
+        var lookTimes: [Instant] = []
+        let kinds = harness.run { command, harness in
+            switch command {
+            case .pollCompliance(let request):
+                scans += 1
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: scans == 1))
+            case .waitForHost:
+                looks += 1
+                lookTimes.append(harness.now)
+                return looks < 4 ? .hostNotBack(HostNotBack(detail: "host 'C1-H1' is rebooting")) : .hostAnswered
+            default:
+                return nil
+            }
+        }.map(\.kind)
+        let reboot = kinds.firstIndex(of: .rebootHost)!
+        #expect(Array(kinds[(reboot + 1)...].prefix(8))
+                == [.waitForHost, .wakeAt, .waitForHost, .wakeAt, .waitForHost, .wakeAt, .waitForHost, .pollCompliance])
+        let policy = harness.state.policy
+        #expect(zip(lookTimes, lookTimes.dropFirst()).allSatisfy { $1.seconds(since: $0) >= policy.pollIntervalSeconds })
+        #expect(harness.state.reboots == 1 && harness.state.retries == 0)
+        #expect(harness.outcome == .patched)
+    }
+
+    /// Past the reboot deadline a "not back" is a failed wait (the policy's
+    /// reboot timeout, with what the host was doing); the retry waits a whole
+    /// timeout again.
+    @Test func aHostNotBackByTheRebootDeadlineFailsTheWaitAndTheRetryGetsAFreshDeadline() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 1
+        policy.rebootTimeoutSeconds = 600
+        policy.onFailure = .hold
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        var firstLook: Instant?
+        var lastLook: Instant?
+        harness.run { command, harness in
+            switch command {
+            case .pollCompliance(let request):
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: true))
+            case .waitForHost:
+                firstLook = firstLook ?? harness.now
+                lastLook = harness.now
+                return .hostNotBack(HostNotBack(detail: "host 'C1-H1' is down"))
+            default:
+                return nil
+            }
+        }
+        #expect(harness.outcome == .held)
+        #expect(harness.state.retries == 1)
+        let reason = harness.state.outcome?.reason ?? ""
+        #expect(reason.contains("did not respond within 600 seconds after restart") && reason.contains("host 'C1-H1' is down"), "\(reason)")
+        // Two whole timeouts of looking (the first wait and its retry), plus the backoff between them.
+        let looked = lastLook!.seconds(since: firstLook!)
+        #expect(looked >= 1_200 && looked < 1_200 + policy.retryBackoffSeconds + policy.pollIntervalSeconds * 2, "\(looked)")
+    }
+
     @Test func rebootIsNeverRequestedBeforeTheDrainIsConfirmedEmpty() {
         var harness = SagaHarness()
         harness.send(.start)
@@ -317,8 +379,8 @@ import Testing
                 #expect(state.awaitingDeadline == nil, "timers are the coordinator's own")
             case .vmAction(let request):
                 #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
-            case .waitForHost(let request):
-                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
+            case .waitForHost:
+                #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: 300), "one look: no step time of its own")
             case .failbackVM(let request):
                 #expect(state.awaitingDeadline == state.awaitingSince?.adding(seconds: request.timeoutSeconds + 300))
             default:

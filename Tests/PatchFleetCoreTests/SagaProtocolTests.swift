@@ -130,7 +130,7 @@ import Testing
             .vmActionSucceeded(VMActionSucceeded(vm: "a", action: VMAction(.liveMigrate, to: "b"), observed: "x")),
             .vmActionFailed(VMActionFailed(vm: "a", action: VMAction(.saveState), error: BackendError(.timeout, "t"))),
             .updatesDeployed, .complianceReported(ComplianceReport(installed: ["1"], pending: [], failed: [], pendingReboot: true)),
-            .rebootIssued, .hostAnswered, .maintenanceExited, .healthReported(HealthReport(healthy: false, detail: "d")),
+            .rebootIssued, .hostAnswered, .hostNotBack(HostNotBack(detail: "host 'h' is rebooting")), .maintenanceExited, .healthReported(HealthReport(healthy: false, detail: "d")),
             .failbackFinished(FailbackOutcome(vm: "a", result: .noCapacity, detail: "d")), .timerFired,
             .commandFailed(CommandFailure(step: .deployUpdates, error: BackendError(.installFailed, "m"))),
         ]

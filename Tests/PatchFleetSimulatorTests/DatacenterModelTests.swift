@@ -102,18 +102,23 @@ import PatchFleetCore
         #expect(report?.failed.first?.message == "Fatal error during installation")
     }
 
-    @Test func hostThatDoesNotReturnTimesOutTheWait() {
+    @Test func aHostThatDoesNotReturnIsNeverFoundBack() throws {
         var model = Self.model(faults: [Fault(.hostDoesNotReturn, host: "H3")])
         _ = model.reboot(host: "H3", at: Self.t0)
-        let wait = model.waitForHost("H3", timeoutSeconds: 1800, at: Self.t0)
-        #expect(wait.at == Self.t0.adding(seconds: 1800))
-        guard case .failure(let error) = wait.result else {
-            Issue.record("the wait must time out")
-            return
-        }
-        #expect(error.code == .timeout)
-        model.advance(to: wait.at)
+        let first = model.lookForHost("H3", at: Self.t0)
+        #expect(first.at == Self.t0, "a look is answered at once")
+        #expect(try first.result.get() == "host 'H3' is rebooting")
+        let later = model.lookForHost("H3", at: Self.t0.adding(seconds: 7_200))
+        #expect(try later.result.get() == "host 'H3' is down")
         #expect(model.inventory.host(named: "H3")?.status == .down)
+    }
+
+    @Test func aHostBackFromItsRebootIsFoundBack() throws {
+        var model = Self.model()
+        _ = model.reboot(host: "H3", at: Self.t0)
+        #expect(try model.lookForHost("H3", at: Self.t0).result.get() != nil, "still rebooting")
+        let back = model.lookForHost("H3", at: Self.t0.adding(seconds: 7_200))
+        #expect(try back.result.get() == nil)
     }
 
     @Test func hostStuckInPendingRebootStaysPending() {

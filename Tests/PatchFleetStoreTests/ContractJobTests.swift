@@ -36,6 +36,20 @@ struct ContractJobTests {
         #expect(try await store.pendingOutbox(limit: 10).isEmpty)
     }
 
+    @Test("the submission's message id is kept with the job and survives state changes", arguments: StoreKind.allCases)
+    func submissionMessageId(kind: StoreKind) async throws {
+        let store = try kind.make()
+        var (job, sagas) = Fixture.job("j1", hosts: ["h1"])
+        job.submissionMessageId = "submission-1"
+        try await store.createJob(job, sagas: sagas)
+        #expect(try await store.job(id: "j1")?.submissionMessageId == "submission-1")
+        try await store.setJobState(jobId: "j1", to: .paused, report: nil, reason: "window", at: Fixture.at(3), outbox: [])
+        #expect(try await store.job(id: "j1")?.submissionMessageId == "submission-1")
+        let (other, otherSagas) = Fixture.job("j2", hosts: ["h2"])
+        try await store.createJob(other, sagas: otherSagas)
+        #expect(try await store.job(id: "j2")?.submissionMessageId == nil, "not every caller has a message")
+    }
+
     @Test("a host held by another job's unfinished saga is refused, naming both", arguments: StoreKind.allCases)
     func hostAlreadyHeld(kind: StoreKind) async throws {
         let store = try kind.make()

@@ -38,7 +38,8 @@ enum SQLiteRows {
             submittedAt: Instant(secondsSinceEpoch: try column(row, "submitted_at", Double.self, table: "jobs", key: key)),
             updatedAt: Instant(secondsSinceEpoch: try column(row, "updated_at", Double.self, table: "jobs", key: key)),
             report: report,
-            reason: try column(row, "reason", String?.self, table: "jobs", key: key))
+            reason: try column(row, "reason", String?.self, table: "jobs", key: key),
+            submissionMessageId: try column(row, "submission_message_id", String?.self, table: "jobs", key: key))
     }
 
     static func saga(_ row: Row) throws(SagaStoreError) -> StoredSaga {

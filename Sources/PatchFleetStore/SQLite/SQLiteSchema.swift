@@ -66,6 +66,11 @@ enum SQLiteSchema {
                 CREATE INDEX outbox_published ON outbox(published_at) WHERE published_at IS NOT NULL;
                 """)
         }
+        // The submission's message id is the job's inbox entry: a redelivered
+        // submission is told apart from another submission reusing the job id.
+        migrator.registerMigration("v2: jobs.submission_message_id") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN submission_message_id TEXT")
+        }
         return migrator
     }
 }

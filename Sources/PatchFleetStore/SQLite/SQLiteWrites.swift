@@ -14,12 +14,13 @@ enum SQLiteWrites {
                                      unfinishedSagaIds: sagas.filter { !$0.isDone }.map(\.sagaId))
         try db.execute(
             sql: """
-                INSERT INTO jobs (id, state, spec_json, report_json, reason, submitted_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (id, state, spec_json, report_json, reason, submitted_at, updated_at, submission_message_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [job.id, job.state.rawValue, try StoreJSON.encode(job.spec, what: "job '\(job.id)' spec"),
                         try job.report.map { (r: JobReport) throws(SagaStoreError) in try StoreJSON.encode(r, what: "job '\(job.id)' report") },
-                        job.reason, job.submittedAt.secondsSinceEpoch, job.updatedAt.secondsSinceEpoch])
+                        job.reason, job.submittedAt.secondsSinceEpoch, job.updatedAt.secondsSinceEpoch,
+                        job.submissionMessageId])
         for saga in sagas {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM sagas WHERE id = ?", arguments: [saga.sagaId]) == true {
                 throw SagaStoreError.duplicateSaga(sagaId: saga.sagaId)
