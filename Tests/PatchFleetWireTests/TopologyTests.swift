@@ -13,7 +13,11 @@ struct TopologyTests {
         #expect(fleet.exchanges.map(\.kind) == [.topic, .direct, .direct, .fanout, .headers, .topic, .direct])
         #expect(Role.allCases.map(fleet.taskQueue) == ["patchfleet.tasks.drain", "patchfleet.tasks.deploy",
                                                        "patchfleet.tasks.rebalance"])
-        #expect(fleet.queues.count == 1 + 3 + 1 + 1 + 1 + 2 * 5)
+        // jobs, 3 task queues, results, dead letters, the dashboard's copy of them, queries, 2 x 5 delay buckets
+        #expect(fleet.queues.count == 1 + 3 + 1 + 1 + 1 + 1 + 2 * 5)
+        let seen = fleet.queues.first { $0.name == "patchfleet.coordinator.dead-seen" }
+        #expect(seen?.maxLength == FleetTopology.deadSeenLimit && seen?.overflow == .dropHead,
+                "the dashboard's copy is bounded and drops the oldest, never blocking dead-lettering")
         let queries = fleet.queues.first { $0.name == "patchfleet.coordinator.queries" }
         #expect(queries?.messageTTL == 60_000, "unanswered questions expire instead of piling up")
         #expect(fleet.exchanges.allSatisfy(\.durable) && fleet.queues.allSatisfy(\.durable))
