@@ -137,7 +137,11 @@ let package = Package(
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
+        .testTarget(
+            name: "PatchFleetCLITests",
+            // Yams: DeploymentManifestTests parses deploy/'s compose and Kubernetes YAML.
+            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]
