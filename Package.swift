@@ -139,8 +139,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PatchFleetCLITests",
-            // Yams: DeploymentManifestTests parses deploy/'s compose and Kubernetes YAML.
-            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", .product(name: "Yams", package: "Yams")]
+            // DeploymentManifestTests: Yams parses deploy/'s compose and Kubernetes YAML;
+            // PatchFleetBackends validates the backends.yaml the manifests ship.
+            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", "PatchFleetBackends",
+                           .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
