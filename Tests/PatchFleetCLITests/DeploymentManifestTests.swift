@@ -310,7 +310,8 @@ struct DeploymentManifestTests {
                 checker.checkRoleFiles(command: command, configuration: configuration, environment: environment, where: at,
                                        file: { path in
                                            if underOperatorSite(path) { return .operatorProvided }
-                                           return exists(path).map { .present(try? String(contentsOfFile: $0, encoding: .utf8)) } ?? .missing
+                                           guard let host = exists(path) else { return FileState.missing }
+                                           return FileState.present(try? String(contentsOfFile: host, encoding: .utf8))
                                        },
                                        writable: { path in writable.contains { path.hasPrefix($0 + "/") } })
                 timeScales["\(command) (configuration)"] = string(configuration[command]?["timeScale"])
@@ -346,7 +347,8 @@ struct DeploymentManifestTests {
         #expect(Set(roleServices.keys) == Set(Role.allCases), "compose (\(variant)): a worker service per role: \(roleServices)")
         if profiles.contains("demo") {
             // docs/cli.md: the coordinator, the workers and the lab must agree on the pace.
-            #expect(Set(timeScales.values.map { Double($0 ?? "") }).count == 1, "compose (\(variant)) time scales differ: \(timeScales)")
+            #expect(timeScales.count == 3 && Set(timeScales.values.map { Double($0) }).count == 1,
+                    "compose (\(variant)) time scales differ or are missing: \(timeScales)")
         }
     }
 
@@ -460,7 +462,8 @@ struct DeploymentManifestTests {
         await #expect(throws: CommandFailed.self) {
             try await runCommand([script, "readyz"], environment: worker)  // the server has no such page: 404
         }
-        server.kill(SIGTERM)
+        // SIGKILL: a child spawned from a test thread inherits its blocked signal mask, SIGTERM included.
+        server.kill(SIGKILL)
         _ = await server.exitStatus()
         unlink(server.logPath)
     }
@@ -543,9 +546,11 @@ struct DeploymentManifestTests {
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
         for unit in units {
             let report = try await runCommand(["/usr/bin/systemd-analyze", "security", "--offline=yes", unit])
-            let score = report.split(separator: "\n").last { $0.contains("Overall exposure level") }
-                .flatMap { line in line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) } }
-            #expect(score.map { $0 <= 2.0 } == true, "\(unit): exposure \(score.map(String.init) ?? "unknown") (systemd-analyze security)")
+            // "→ Overall exposure level for NAME: 1.4 OK 🙂"
+            let line = report.split(separator: "\n").last { $0.contains("Overall exposure level") } ?? ""
+            let words = (line.split(separator: ":").last ?? "").split(separator: " ")
+            let score: Double? = words.first.flatMap { Double(String($0)) }
+            #expect(score != nil && score! <= 2.0, "\(unit): exposure \(line) (systemd-analyze security)")
         }
     }
 
@@ -573,7 +578,7 @@ struct DeploymentManifestTests {
 /// command's --help; once the flag is there, the name is checked like every
 /// other (the flag against --help, the variable against the configuration
 /// keys the code reads), so nothing here is excused after that change lands.
-enum PendingHTTPInterface {
+fileprivate enum PendingHTTPInterface {
     static let flags: [String: [String]] = [
         "coordinator": ["--http-address", "--dashboard-token-file", "--log-format"],
         "worker": ["--http-address", "--log-format"],
@@ -588,7 +593,7 @@ enum PendingHTTPInterface {
 }
 
 /// What a file says a process should find.
-enum FileState {
+fileprivate enum FileState {
     case present(String?)
     case missing
     /// A file only the operator's site has (real backends' configuration).
@@ -597,7 +602,7 @@ enum FileState {
 
 /// The checks shared by compose, Kubernetes and systemd, against what the
 /// code and the built binary accept.
-struct Checker {
+fileprivate struct Checker {
     /// Section -> the keys the configuration file may set (the code's
     /// checkKeys sets, read from Sources/PatchFleetCLI).
     let settingKeys: [String: Set<String>]
@@ -814,7 +819,10 @@ struct Checker {
         }
 
         var argv = list(container["args"]).compactMap { $0 as? String }
-        if let command = container["command"] as? [Any] { argv = command.compactMap { $0 as? String }.drop { !$0.hasSuffix("patchfleet") }.dropFirst() + argv }
+        if let command = container["command"] as? [Any] {
+            // An explicit command replaces the image's entrypoint: what follows `patchfleet` in it comes first.
+            argv = Array(command.compactMap { $0 as? String }.drop { !$0.hasSuffix("patchfleet") }.dropFirst()) + argv
+        }
         checkCommand(argv, where: cat)
         var environment: [String: String] = [:]
         for variable in list(container["env"]).map(dict) {
@@ -833,7 +841,7 @@ struct Checker {
         }
         let command = argv.first ?? ""
         checkRoleFiles(command: command, configuration: configuration, environment: environment, where: cat,
-                       file: { path in files[path].map { .present($0) } ?? .missing },
+                       file: { path in files[path].map { FileState.present($0) } ?? FileState.missing },
                        writable: { path in writableDirectories.contains { path.hasPrefix($0 + "/") } })
 
         // Ports and probes: the address the role listens on is a declared
@@ -920,7 +928,7 @@ struct Checker {
 }
 
 /// What a Kubernetes pod template turned out to run.
-struct Pod {
+fileprivate struct Pod {
     var command: String
     var arguments: [String]
     var labels: [String: String]
@@ -936,14 +944,14 @@ struct Pod {
 }
 
 /// The Secrets' and ConfigMaps' keys and (template) values.
-struct Resources {
+fileprivate struct Resources {
     var secrets: [String: [String: String]]
     var configMaps: [String: [String: String]]
 }
 
 // MARK: - Files and YAML
 
-enum Repo {
+fileprivate enum Repo {
     /// The repository: three levels up from this file (Tests/PatchFleetCLITests/).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -977,7 +985,7 @@ enum Repo {
 }
 
 /// The users a RabbitMQ definitions file creates.
-func brokerUsers(_ relative: String) throws -> Set<String> {
+fileprivate func brokerUsers(_ relative: String) throws -> Set<String> {
     let json = try JSONSerialization.jsonObject(with: Data(try Repo.text(relative).utf8)) as? [String: Any]
     let users = Set(list(json?["users"]).compactMap { dict($0)["name"] as? String })
     #expect(!users.isEmpty, "\(relative) defines no user")
@@ -985,23 +993,26 @@ func brokerUsers(_ relative: String) throws -> Set<String> {
 }
 
 /// `${NAME}` and `${NAME:-default}` as Compose substitutes them.
-func interpolate(_ text: String, _ variables: [String: String]) throws -> String {
-    var result = text
+fileprivate func interpolate(_ text: String, _ variables: [String: String]) throws -> String {
+    var result = ""
+    var rest = text.startIndex
     let pattern = try Regex(#"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}"#)
-    for match in text.matches(of: pattern).reversed() {
+    for match in text.matches(of: pattern) {
         let name = String(match.output[1].substring ?? "")
         let fallback = match.output[2].substring.map(String.init)
+        result += text[rest..<match.range.lowerBound]
+        rest = match.range.upperBound
         guard let value = variables[name].flatMap({ $0.isEmpty ? nil : $0 }) ?? fallback else {
             Issue.record("docker-compose.yml: ${\(name)} has no default")
             continue
         }
-        result.replaceSubrange(match.range, with: value)
+        result += value
     }
-    return result
+    return result + text[rest...]
 }
 
 /// Dockerfile instructions with their continuation lines joined.
-func dockerfileInstructions(_ text: String) -> [(String, String)] {
+fileprivate func dockerfileInstructions(_ text: String) -> [(String, String)] {
     var instructions: [(String, String)] = []
     var current = ""
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -1021,14 +1032,14 @@ func dockerfileInstructions(_ text: String) -> [(String, String)] {
 }
 
 /// The string literals in a piece of Swift.
-func quoted(_ text: String) -> [String] {
+fileprivate func quoted(_ text: String) -> [String] {
     text.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
 }
 
-func meta(_ doc: [String: Any]) -> [String: Any] { dict(doc["metadata"]) }
-func dict(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
-func list(_ value: Any?) -> [Any] { value as? [Any] ?? [] }
-func string(_ value: Any?) -> String? {
+fileprivate func meta(_ doc: [String: Any]) -> [String: Any] { dict(doc["metadata"]) }
+fileprivate func dict(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
+fileprivate func list(_ value: Any?) -> [Any] { value as? [Any] ?? [] }
+fileprivate func string(_ value: Any?) -> String? {
     switch value {
     case let text as String: text
     case let number as Int: String(number)
@@ -1036,9 +1047,9 @@ func string(_ value: Any?) -> String? {
     default: nil
     }
 }
-func strings(_ mapping: [String: Any]) -> [String: String] { mapping.compactMapValues(string) }
+fileprivate func strings(_ mapping: [String: Any]) -> [String: String] { mapping.compactMapValues(string) }
 
-extension Regex<AnyRegexOutput> {
+fileprivate extension Regex<AnyRegexOutput> {
     /// Every whole match.
     func matchStrings(in text: String) -> [String] { text.matches(of: self).map { String(text[$0.range]) } }
     /// The first capture of every match.
