@@ -165,7 +165,11 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
-            name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"],
+            name: "PatchFleetCLITests",
+            // DeploymentManifestTests: Yams parses deploy/'s compose and Kubernetes YAML;
+            // PatchFleetBackends validates the backends.yaml the manifests ship.
+            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", "PatchFleetBackends",
+                           .product(name: "Yams", package: "Yams")],
             // Read in place through #filePath (the dashboard's browser driver).
             exclude: ["Fixtures"]
         ),
