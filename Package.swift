@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PatchFleetStore", targets: ["PatchFleetStore"]),
         .library(name: "PatchFleetWire", targets: ["PatchFleetWire"]),
         .library(name: "PatchFleetBackends", targets: ["PatchFleetBackends"]),
+        .library(name: "PatchFleetReport", targets: ["PatchFleetReport"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
@@ -65,6 +66,9 @@ let package = Package(
             name: "PatchFleetStore",
             dependencies: ["PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The run report of a job (JSON, Markdown, self-contained HTML with a
+        // Gantt chart), from the store's job and sagas. Pure: no I/O.
+        .target(name: "PatchFleetReport", dependencies: ["PatchFleetCore", "PatchFleetStore"]),
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
         // The real backends: VMM, Failover Clustering and ConfigMgr through
@@ -97,7 +101,7 @@ let package = Package(
             name: "PatchFleetCLI",
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
-                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor", "PatchFleetReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,6 +142,8 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
+        .testTarget(name: "PatchFleetReportTests",
+                    dependencies: ["PatchFleetReport", "PatchFleetSimulator", "PatchFleetStore", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
     ],
     swiftLanguageModes: [.v6]
