@@ -80,7 +80,7 @@ let package = Package(
         // The coordinator: jobs, scheduler, results, outbox dispatcher.
         .target(
             name: "PatchFleetCoordinator",
-            dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP",
+            dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP", "PatchFleetReport",
                            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
         // What a worker does with a task: observe-then-act against the backends.

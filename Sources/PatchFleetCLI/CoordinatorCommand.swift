@@ -44,13 +44,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
         timeouts say at this time scale (a sped-up lab turns 15 minutes into a second). Default: 30.
         """)
     var minimumTaskWaitSeconds: Double?
+    @Option(help: "Where each finished job's run report goes (<job>.html, <job>.json). Default: <store>.reports. Or coordinator.reportsDir.")
+    var reportsDir: String?
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "patchfleet.coordinator")
         let settings = try fleet.settings()
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds"]))
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "reportsDir"]))
         let backendChoice = try backendOptions.resolve(settings, section: "coordinator")
         let signer = try signing.resolve(settings, section: "coordinator")
         let submitterPolicy = try settings.optionalString("coordinator", "submitters", flag: submitters).map { path in
@@ -65,6 +67,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let catalog = try settings.optionalString("coordinator", "catalog", flag: catalog) else {
             throw ValidationError("the coordinator needs the update lists: --catalog FILE (or coordinator.catalog in the configuration)")
         }
+        let reports = try settings.optionalString("coordinator", "reportsDir", flag: reportsDir)
+            .map { ReportFiles(directory: URL(fileURLWithPath: $0)) } ?? ReportFiles.beside(store: store)
         let minimumWait = try settings.double("coordinator", "minimumTaskWaitSeconds", flag: minimumTaskWaitSeconds, default: 30)
         guard minimumWait >= 0 else { throw ValidationError("--minimum-task-wait-seconds must be >= 0 (got \(minimumWait))") }
         let refresh = try settings.double("coordinator", "inventoryRefreshSeconds", flag: inventoryRefreshSeconds,
@@ -86,7 +90,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
                                        updates: backends.updates, updateLists: updateLists, now: now,
                                        inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy,
-                                       minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale, logger: logger)
+                                       minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale,
+                                       reports: reports, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,
                                          minimumTaskWallSeconds: minimumWait, logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PatchFleetCore
+import PatchFleetReport
 import PatchFleetStore
 import PatchFleetWire
 
@@ -31,6 +32,8 @@ public actor CoordinatorEngine {
     /// Saga seconds every task is given at least, whatever its deadline
     /// says (see `HostSaga.overdue`): the wall-clock floor times the time scale.
     let minimumTaskWaitSeconds: Double
+    /// Where each finished job's run report is written (HTML and JSON); nil: nowhere.
+    let reports: ReportFiles?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
@@ -45,8 +48,9 @@ public actor CoordinatorEngine {
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
                 scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
-                submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0,
+                submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0, reports: ReportFiles? = nil,
                 logger: Logger = Logger(label: "patchfleet.coordinator")) {
+        self.reports = reports
         self.minimumTaskWaitSeconds = minimumTaskWaitSeconds
         self.submitters = submitters
         self.inventoryMaxAge = inventoryMaxAge
@@ -195,8 +199,9 @@ public actor CoordinatorEngine {
                 return JobStatusReply(jobs: try await store.jobs(limit: query.limit ?? 20).map(Self.summary))
             }
             guard let job = try await store.job(id: id) else { return JobStatusReply(jobs: [], problem: "there is no job '\(id)'") }
-            let hosts = try await store.sagas(jobId: id).map { HostStateChange(saga: $0.state) }
-            return JobStatusReply(jobs: [Self.summary(job)], hosts: hosts)
+            let sagas = try await store.sagas(jobId: id)
+            let report = query.report == true ? try EmbeddedJSONObject(json: RunReport(job: job, sagas: sagas).json()) : nil
+            return JobStatusReply(jobs: [Self.summary(job)], hosts: sagas.map { HostStateChange(saga: $0.state) }, report: report)
         } catch {
             return JobStatusReply(jobs: [], problem: "the coordinator cannot read its store: \(error)")
         }
@@ -320,6 +325,22 @@ public actor CoordinatorEngine {
                 jobId: job.id, state: Self.eventState(report), reason: Self.summary(report)))), topology: topology, at: at)
             try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
             logger.notice("job \(job.id) finished: \(Self.summary(report))")
+            await writeReport(jobId: job.id)
+        }
+    }
+
+    /// The run report of a job that just finished, for people: written
+    /// after the job's state is committed, so a failure here (a full disk)
+    /// is logged and never undoes or blocks the job; `patchfleet report`
+    /// renders the same from the store at any time.
+    private func writeReport(jobId: String) async {
+        guard let reports else { return }
+        do {
+            guard let job = try await store.job(id: jobId) else { return }
+            let files = try reports.write(RunReport(job: job, sagas: try await store.sagas(jobId: jobId)))
+            logger.notice("job \(jobId): run report written to \(files.map(\.path).joined(separator: " and "))")
+        } catch {
+            logger.error("job \(jobId): cannot write its run report to \(reports.directory.path): \(error)")
         }
     }
 
