@@ -69,6 +69,9 @@ let package = Package(
         // The run report of a job (JSON, Markdown, self-contained HTML with a
         // Gantt chart), from the store's job and sagas. Pure: no I/O.
         .target(name: "PatchFleetReport", dependencies: ["PatchFleetCore", "PatchFleetStore"]),
+        // The progress bars `submit` and `watch` draw on a terminal, as a pure
+        // model of a job's events and a renderer of frames.
+        .target(name: "PatchFleetProgress", dependencies: ["PatchFleetCore", "PatchFleetWire"]),
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
         // The real backends: VMM, Failover Clustering and ConfigMgr through
@@ -102,6 +105,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
                 "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor", "PatchFleetReport",
+                "PatchFleetProgress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +145,8 @@ let package = Package(
             // Read in place through #filePath: the fake ssh must stay executable.
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "PatchFleetCLITests", dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire"]),
+        .testTarget(name: "PatchFleetCLITests",
+                    dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", "PatchFleetProgress", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetReportTests",
                     dependencies: ["PatchFleetReport", "PatchFleetSimulator", "PatchFleetStore", "PatchFleetCore"]),
         .testTarget(name: "PatchFleetLabTests", dependencies: ["PatchFleetLab", "AMQP", "PatchFleetSimulator", "PatchFleetCore"]),
