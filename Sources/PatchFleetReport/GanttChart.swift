@@ -14,8 +14,11 @@ struct GanttChart {
     static let labelWidth = 150.0
     static let rowHeight = 26.0
     static let axisHeight = 24.0
+    /// Room right of the run's end for the outcome labels and the hatched
+    /// tail of hosts still held in maintenance when the run ended.
+    static let rightMargin = 70.0
 
-    var plotWidth: Double { Self.width - Self.labelWidth - 20 }
+    var plotWidth: Double { Self.width - Self.labelWidth - Self.rightMargin }
     var span: Double { max(end.seconds(since: start), 1) }
 
     func x(_ instant: Instant) -> Double {
@@ -40,7 +43,7 @@ struct GanttChart {
         while t <= span + 0.001 {
             let x = Self.labelWidth + t / span * plotWidth
             out += "<line class=\"tick\" x1=\"\(f(x))\" y1=\"\(f(Self.axisHeight - 4))\" x2=\"\(f(x))\" y2=\"\(f(height))\"/>"
-            out += "<text class=\"tick-label\" x=\"\(f(x))\" y=\"14\">+\(ReportFormat.duration(t))</text>\n"
+            out += "<text class=\"tick-label\" x=\"\(f(x))\" y=\"14\">+\(Self.tickLabel(t))</text>\n"
             t += step
         }
         return out
@@ -62,7 +65,7 @@ struct GanttChart {
         if let finished = host.finishedAt, let outcome = host.outcome {
             let xEnd = x(finished)
             if host.leftInMaintenance {
-                out += "<rect class=\"held-tail\" x=\"\(f(xEnd))\" y=\"\(f(y + 4))\" width=\"\(f(max(x(end) - xEnd, 2)))\" "
+                out += "<rect class=\"held-tail\" x=\"\(f(xEnd))\" y=\"\(f(y + 4))\" width=\"\(f(Self.width - 4 - xEnd))\" "
                     + "height=\"\(f(Self.rowHeight - 8))\" fill=\"url(#held-hatch)\"><title>\(name): left in maintenance for a person"
                     + "\(host.reason.map { ": " + HTML.escape($0) } ?? "")</title></rect>"
             }
@@ -70,7 +73,7 @@ struct GanttChart {
             out += "<circle class=\"end outcome-\(outcome.rawValue)\" data-outcome=\"\(outcome.rawValue)\" cx=\"\(f(xEnd))\" "
                 + "cy=\"\(f(y + Self.rowHeight / 2))\" r=\"6\"><title>\(name) \(outcome.rawValue)\(reason)</title></circle>"
             if outcome != .patched {
-                out += "<text class=\"end-label outcome-text-\(outcome.rawValue)\" x=\"\(f(min(xEnd + 10, Self.width - 70)))\" "
+                out += "<text class=\"end-label outcome-text-\(outcome.rawValue)\" x=\"\(f(xEnd + 10))\" "
                     + "y=\"\(f(y + Self.rowHeight * 0.65))\">\(outcome.rawValue.uppercased())</text>"
             }
         }
@@ -81,6 +84,15 @@ struct GanttChart {
     static func tickSeconds(span: Double) -> Double {
         let candidates: [Double] = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 21_600, 43_200, 86_400]
         return candidates.first { span / $0 <= 12 } ?? 86_400
+    }
+
+    /// `0`, `15m`, `1h`, `1h30m`: short enough for a tick.
+    static func tickLabel(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60)
+        if h > 0 { return m > 0 ? "\(h)h\(m)m" : "\(h)h" }
+        if m > 0 { return s > 0 ? "\(m)m\(s)s" : "\(m)m" }
+        return "\(s)s"
     }
 
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }

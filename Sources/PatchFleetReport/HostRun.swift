@@ -59,6 +59,16 @@ public struct HostRun: Codable, Sendable, Hashable {
         updatesDeployed = steps.contains { $0.step == .deployUpdates } ? saga.updateIds : []
     }
 
+    /// Why a VM moved out is not back home, in words: its own note if the
+    /// saga wrote one, else what follows from how the host ended.
+    public func whyNotBack(_ vm: String) -> String? {
+        guard movedOut.contains(where: { $0.vm == vm }), !movedBack.contains(where: { $0.vm == vm }) else { return nil }
+        if let note = notes.last(where: { $0.vm == vm }) { return note.message }
+        if leftInMaintenance { return "stays where the drain put it while the host is held in maintenance" }
+        if outcome == nil { return "not yet: the host is not back in service" }
+        return "not moved back (\(outcome?.rawValue ?? "unknown"))"
+    }
+
     public var durationSeconds: Double? {
         guard let startedAt else { return nil }
         guard let end = finishedAt ?? steps.last?.endsAt else { return nil }

@@ -106,7 +106,7 @@ extension RunReport {
             out += "<table class=\"moves\"><thead><tr><th>VM</th><th>from (home)</th><th>moved to</th><th>back home (Rule 3)</th></tr></thead><tbody>\n"
             for move in host.movedOut {
                 out += "<tr><td>\(HTML.escape(move.vm))</td><td>\(HTML.escape(move.home))</td><td>\(HTML.escape(move.movedTo))</td>"
-                    + "<td>\(back.contains(move.vm) ? "yes" : "<strong>no</strong>, see notes")</td></tr>\n"
+                    + "<td>\(back.contains(move.vm) ? "yes" : "<strong>no</strong>: " + HTML.escape(host.whyNotBack(move.vm) ?? ""))</td></tr>\n"
             }
             out += "</tbody></table>\n"
         }
@@ -141,7 +141,7 @@ extension RunReport {
         .hatch{background:repeating-linear-gradient(45deg,#e8833a 0 3px,#fff 3px 6px)}
         svg.gantt{display:block;max-width:100%;height:auto;background:#fbfcfe;border:1px solid #e4e8ef;border-radius:6px}
         .tick{stroke:#e4e8ef}.tick-label{font-size:10px;fill:#6b7585;text-anchor:middle}
-        .host-label{font-size:12px;text-anchor:end;fill:#1d2430}.end-label{font-size:10px;font-weight:700}
+        .host-label{font-size:12px;text-anchor:end;fill:#1d2430}.end-label{font-size:10px;font-weight:700;paint-order:stroke;stroke:#fff;stroke-width:3px}
         .bar{stroke:#fff;stroke-width:.5}
         .kind-precheck{fill:#9aa5b8;background:#9aa5b8}.kind-drain{fill:#4f7fd9;background:#4f7fd9}
         .kind-install{fill:#8c5bd6;background:#8c5bd6}.kind-reboot{fill:#d9a43b;background:#d9a43b}
@@ -154,7 +154,7 @@ extension RunReport {
         .outcome-text-skipped,.outcome-text-cancelled{fill:#5a6372}
         .card.outcome-patched,.card.outcome-held,.card.outcome-failed,.card.outcome-skipped,.card.outcome-cancelled{background:none}
         table{border-collapse:collapse;margin:8px 0;font-size:13px;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff4;vertical-align:top}
-        th{color:#6b7585;font-weight:600;font-size:12px}.pill{color:#fff;padding:1px 8px;border-radius:9px;font-size:12px;white-space:nowrap}
+        td:first-child{white-space:nowrap}th{color:#6b7585;font-weight:600;font-size:12px}.pill{color:#fff;padding:1px 8px;border-radius:9px;font-size:12px;white-space:nowrap}
         article.host{border-top:1px solid #eceff4;padding-top:4px}.reason{background:#fff4e8;border-left:3px solid #e8833a;padding:6px 10px;margin:6px 0}
         .rules-title{font-weight:600;margin:8px 0 2px}.muted{color:#6b7585}footer{margin:32px 0 8px;color:#8a94a6;font-size:12px}
         """

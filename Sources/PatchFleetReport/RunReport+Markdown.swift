@@ -52,7 +52,7 @@ extension RunReport {
             let back = Set(host.movedBack.map(\.vm))
             for move in host.movedOut {
                 out.append("- \(move.vm): \(move.home) → \(move.movedTo)"
-                           + (back.contains(move.vm) ? " → back on \(move.home)" : " (not moved back: see notes)"))
+                           + (back.contains(move.vm) ? " → back on \(move.home)" : " (not moved back: \(host.whyNotBack(move.vm) ?? ""))"))
             }
         }
         if !host.rules.isEmpty {

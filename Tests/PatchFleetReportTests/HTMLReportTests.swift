@@ -73,6 +73,7 @@ import Testing
         let tyo2 = html.components(separatedBy: "id=\"host-tyo-h2\"")[1].components(separatedBy: "</article>")[0]
         #expect(tyo2.contains("0x80070643"))
         #expect(tyo2.contains("held (left in maintenance)"))
+        #expect(tyo2.contains("<strong>no</strong>: stays where the drain put it while the host is held in maintenance"))
         #expect(html.contains("<span class=\"n\">\(report.totals.vmsMovedBack)</span><span class=\"l\">VMs moved back</span>"))
     }
 
