@@ -323,24 +323,25 @@ public actor CoordinatorEngine {
             let report = JobReport(jobId: job.id, sagas: sagas)
             let finished = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
                 jobId: job.id, state: Self.eventState(report), reason: Self.summary(report)))), topology: topology, at: at)
+            // The report first, so whoever sees the job's final event finds its report.
+            var ended = job
+            (ended.state, ended.updatedAt, ended.report) = (.finished, at, report)
+            await writeReport(ended)
             try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
             logger.notice("job \(job.id) finished: \(Self.summary(report))")
-            await writeReport(jobId: job.id)
         }
     }
 
-    /// The run report of a job that just finished, for people: written
-    /// after the job's state is committed, so a failure here (a full disk)
-    /// is logged and never undoes or blocks the job; `patchfleet report`
-    /// renders the same from the store at any time.
-    private func writeReport(jobId: String) async {
+    /// The run report of a job that is finishing, for people. A failure
+    /// here (a full disk) is logged and never blocks or undoes the job;
+    /// `patchfleet report` renders the same from the store at any time.
+    private func writeReport(_ job: JobRecord) async {
         guard let reports else { return }
         do {
-            guard let job = try await store.job(id: jobId) else { return }
-            let files = try reports.write(RunReport(job: job, sagas: try await store.sagas(jobId: jobId)))
-            logger.notice("job \(jobId): run report written to \(files.map(\.path).joined(separator: " and "))")
+            let files = try reports.write(RunReport(job: job, sagas: try await store.sagas(jobId: job.id)))
+            logger.notice("job \(job.id): run report written to \(files.map(\.path).joined(separator: " and "))")
         } catch {
-            logger.error("job \(jobId): cannot write its run report to \(reports.directory.path): \(error)")
+            logger.error("job \(job.id): cannot write its run report to \(reports.directory.path): \(error)")
         }
     }
 

@@ -37,6 +37,7 @@ struct DemoCommandTests {
 
         // The coordinator wrote the run report at the job's end; `report` renders it again from the store.
         let reports = "\(directory)/coordinator.sqlite.reports/nov-2026-building-44"
+        #expect(output.contains("run report (timeline, Gantt chart, VM moves): \(reports).html"))
         let written = try String(contentsOfFile: reports + ".html", encoding: .utf8)
         #expect(written.components(separatedBy: "<g class=\"row\" data-host=").count - 1 == 11, "a Gantt row per host")
         #expect(FileManager.default.fileExists(atPath: reports + ".json"))
