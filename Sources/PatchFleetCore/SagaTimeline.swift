@@ -45,7 +45,12 @@ extension CommandBody {
         case .exitMaintenance: "exit maintenance"
         case .checkHealth: "check health"
         case .failbackVM(let request): "move \(request.vm) home from \(request.expectedHost) to \(request.home) (Rule 3)"
-        case .wakeAt(let request): request.purpose
+        case .wakeAt(let request):
+            switch request.purpose {
+            case "poll": "poll compliance until the deployed updates are installed"
+            case "retry": "wait, then retry"
+            default: request.purpose
+            }
         }
     }
 
@@ -71,8 +76,13 @@ extension SagaStep {
             state.timeline?.append(SagaTimelineEntry(at: now, phase: .done,
                                                      detail: "\(outcome.kind.rawValue)\(outcome.reason.map { ": \($0)" } ?? "")"))
         } else if state.phase != before.phase || issued?.startsTimelineStep == true {
+            var detail = issued?.timelineDetail
+            // A retry wait says what failed: the reason is the step's story.
+            if state.phase == .retryWait, let error = state.lastError {
+                detail = "retry \(state.retries) of \(state.policy.maxRetriesPerHost) after: \(error)"
+            }
             state.timeline?.append(SagaTimelineEntry(at: now, phase: state.phase, step: issued?.kind, vm: issued?.timelineVM,
-                                                     detail: issued?.timelineDetail))
+                                                     detail: detail))
         } else if let control, state != before {
             let word = switch control {
             case .pause: "job paused: the next step waits"

@@ -112,3 +112,39 @@ import Testing
         #expect(report.html().contains("stored before timelines were recorded"))
     }
 }
+
+/// A job still running: the report so far, hosts in flight shown in their phase.
+@Suite struct RunningJobReportTests {
+    @Test func aRunningJobGetsItsReportSoFar() throws {
+        let run = try ExampleRun.run()
+        let start = run.startedAt
+        let first = try #require(run.sagas.first { $0.host == "SEA-H1" })
+        // A fresh saga of the same host, started and paused: in flight.
+        var saga = HostSagaState(jobId: first.jobId, target: TargetHost(host: "SEA-H1", cluster: "Seattle"), policy: first.policy,
+                                 updateIds: first.updateIds, deploymentCollection: first.deploymentCollection)
+        (saga, _) = HostSaga.reduce(saga, .control(saga.sagaId, at: start, .start))
+        (saga, _) = HostSaga.reduce(saga, .control(saga.sagaId, at: start.adding(seconds: 30), .pause))
+        let pending = HostSagaState(jobId: first.jobId, target: TargetHost(host: "SEA-H2", cluster: "Seattle"), policy: first.policy,
+                                    updateIds: first.updateIds, deploymentCollection: first.deploymentCollection)
+        let job = JobRecord(spec: run.scenario.job, state: .running, submittedAt: start)
+        let report = RunReport(job: job, sagas: [StoredSaga(state: saga, version: 2, updatedAt: start.adding(seconds: 90)),
+                                                 StoredSaga(state: pending, version: 0, updatedAt: start)])
+        #expect(report.totals.outcomes["inProgress"] == 2)
+        let host = try #require(report.host("SEA-H1"))
+        #expect(host.outcome == nil && host.phase == .prechecking)
+        #expect(host.steps.map(\.detail) == ["observe the cluster", "job paused: the next step waits"])
+        #expect(host.steps.last?.endsAt == start.adding(seconds: 90), "the last step runs to the last recorded change")
+        #expect(report.host("SEA-H2")?.steps.isEmpty == true, "not started: no bar")
+        let html = report.html()
+        #expect(html.contains("in progress (prechecking)"))
+        #expect(HTMLReportTests.rows(html).map(\.host) == ["SEA-H1", "SEA-H2"])
+        #expect(report.endedAt == start.adding(seconds: 90))
+    }
+
+    @Test func aRetryWaitSaysWhatFailed() throws {
+        let (report, _) = try ExampleRun.report()
+        let retries = try #require(report.host("TYO-H2")).steps.filter { $0.kind == .retry }
+        #expect(retries.compactMap(\.detail).map { String($0.prefix(12)) } == ["retry 1 of 2", "retry 2 of 2"])
+        #expect(retries.allSatisfy { $0.detail?.contains("0x80070643") == true })
+    }
+}
