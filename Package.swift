@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",
-                           "PatchFleetWire", "PatchFleetCore", "AMQP", "PatchFleetTestSupport"]
+                           "PatchFleetWire", "PatchFleetCore", "AMQP", "PatchFleetTestSupport", "PatchFleetReport"]
         ),
         .testTarget(
             name: "PatchFleetBackendsTests",
