@@ -76,6 +76,8 @@ struct ProgressPrinter {
             for line in lines { print(line) }
             return
         }
+        // The window may have been resized since the last frame.
+        bars.screen.frame.width = max(TerminalFacts.columns(ProcessInfo.processInfo.environment), 40)
         bars.screen.draw(bars.screen.frame.lines(bars.board, elapsedSeconds: Date().timeIntervalSince(started)),
                          above: permanent ? lines : [])
         self.bars = bars

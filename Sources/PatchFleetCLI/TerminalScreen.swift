@@ -31,7 +31,7 @@ struct TerminalFacts {
 /// screen, prints any lines that should stay (they scroll up above the
 /// block), then the block again.
 struct TerminalScreen {
-    let frame: ProgressFrame
+    var frame: ProgressFrame
     private var drawn = 0
 
     init(frame: ProgressFrame) { self.frame = frame }
