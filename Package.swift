@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PatchFleetStore", targets: ["PatchFleetStore"]),
         .library(name: "PatchFleetWire", targets: ["PatchFleetWire"]),
         .library(name: "PatchFleetBackends", targets: ["PatchFleetBackends"]),
+        .library(name: "PatchFleetReport", targets: ["PatchFleetReport"]),
         .executable(name: "patchfleet", targets: ["PatchFleetCLI"]),
         .executable(name: "patchfleet-bench", targets: ["PatchFleetBench"]),
     ],
@@ -70,6 +71,12 @@ let package = Package(
             name: "PatchFleetStore",
             dependencies: ["PatchFleetCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The run report of a job (JSON, Markdown, self-contained HTML with a
+        // Gantt chart), from the store's job and sagas. Pure: no I/O.
+        .target(name: "PatchFleetReport", dependencies: ["PatchFleetCore", "PatchFleetStore"]),
+        // The progress bars `submit` and `watch` draw on a terminal, as a pure
+        // model of a job's events and a renderer of frames.
+        .target(name: "PatchFleetProgress", dependencies: ["PatchFleetCore", "PatchFleetWire"]),
         // Applies transitions in a loop so a test can SIGKILL it mid-write.
         .executableTarget(name: "store-crash-helper", dependencies: ["PatchFleetStore", "PatchFleetCore"]),
         // The real backends: VMM, Failover Clustering and ConfigMgr through
@@ -81,7 +88,7 @@ let package = Package(
         // The coordinator: jobs, scheduler, results, outbox dispatcher.
         .target(
             name: "PatchFleetCoordinator",
-            dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP",
+            dependencies: ["PatchFleetCore", "PatchFleetStore", "PatchFleetWire", "AMQP", "PatchFleetReport",
                            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                            .product(name: "Metrics", package: "swift-metrics")]
         ),
@@ -123,8 +130,8 @@ let package = Package(
             name: "PatchFleetCLI",
             dependencies: [
                 "AMQP", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetLab", "PatchFleetWire", "PatchFleetWorker",
-                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor",
-                "PatchFleetObservability", "PatchFleetDashboard",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetBackends", "PatchFleetSupervisor", "PatchFleetReport",
+                "PatchFleetProgress", "PatchFleetObservability", "PatchFleetDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -154,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",
-                           "PatchFleetWire", "PatchFleetCore", "AMQP", "PatchFleetTestSupport"]
+                           "PatchFleetWire", "PatchFleetCore", "AMQP", "PatchFleetTestSupport", "PatchFleetReport"]
         ),
         .testTarget(
             name: "PatchFleetBackendsTests",
@@ -168,11 +175,13 @@ let package = Package(
             name: "PatchFleetCLITests",
             // DeploymentManifestTests: Yams parses deploy/'s compose and Kubernetes YAML;
             // PatchFleetBackends validates the backends.yaml the manifests ship.
-            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", "PatchFleetBackends",
-                           .product(name: "Yams", package: "Yams")],
+            dependencies: ["PatchFleetTestSupport", "AMQP", "PatchFleetWire", "PatchFleetBackends", "PatchFleetProgress",
+                           "PatchFleetCore", .product(name: "Yams", package: "Yams")],
             // Read in place through #filePath (the dashboard's browser driver).
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "PatchFleetReportTests",
+                    dependencies: ["PatchFleetReport", "PatchFleetSimulator", "PatchFleetStore", "PatchFleetCore"]),
         .testTarget(
             name: "PatchFleetObservabilityTests",
             dependencies: ["PatchFleetObservability", "PatchFleetDashboard", "PatchFleetStore", "PatchFleetCore",

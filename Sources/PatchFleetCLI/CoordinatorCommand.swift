@@ -3,9 +3,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchFleetCoordinator
+import PatchFleetCore
 import PatchFleetDashboard
 import PatchFleetObservability
-import PatchFleetCore
+import PatchFleetReport
 import PatchFleetSimulator
 import PatchFleetStore
 import PatchFleetWire
@@ -53,6 +54,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var dashboardTokenFile: String?
     @OptionGroup(title: "Observability")
     var observability: ObservabilityOptions
+    @Option(help: "Where each finished job's run report goes (<job>.html, <job>.json). Default: <store>.reports. Or coordinator.reportsDir.")
+    var reportsDir: String?
     @OptionGroup var fleet: FleetOptions
 
     static let defaultHTTPAddress = "127.0.0.1:9470"
@@ -62,7 +65,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         try observability.bootstrapLogging(settings, section: "coordinator")
         let logger = Logger(label: "patchfleet.coordinator")
         try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys)
-            .union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "dashboardTokenFile"]))
+            .union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "dashboardTokenFile", "reportsDir"]))
         let httpAddress = try usableAddress(try observability.address(settings, section: "coordinator", default: Self.defaultHTTPAddress),
                                             logger: logger)
         let token = try settings.optionalString("coordinator", "dashboardTokenFile", flag: dashboardTokenFile).map { path in
@@ -85,6 +88,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let catalog = try settings.optionalString("coordinator", "catalog", flag: catalog) else {
             throw ValidationError("the coordinator needs the update lists: --catalog FILE (or coordinator.catalog in the configuration)")
         }
+        let reports = try settings.optionalString("coordinator", "reportsDir", flag: reportsDir)
+            .map { ReportFiles(directory: URL(fileURLWithPath: $0)) } ?? ReportFiles.beside(store: store)
         let minimumWait = try settings.double("coordinator", "minimumTaskWaitSeconds", flag: minimumTaskWaitSeconds, default: 30)
         guard minimumWait >= 0 else { throw ValidationError("--minimum-task-wait-seconds must be >= 0 (got \(minimumWait))") }
         let refresh = try settings.double("coordinator", "inventoryRefreshSeconds", flag: inventoryRefreshSeconds,
@@ -106,7 +111,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let engine = CoordinatorEngine(store: sagaStore, topology: topology, virtualization: backends.virtualization,
                                        updates: backends.updates, updateLists: updateLists, now: now,
                                        inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy,
-                                       minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale, logger: logger)
+                                       minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale,
+                                       reports: reports, logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,
                                          minimumTaskWallSeconds: minimumWait, logger: logger)
@@ -120,7 +126,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 guard let deadQueue else { return nil }
                 return try? await connection.declare(deadQueue).messageCount
             })
-            let dashboard = Dashboard(data: data, token: token, logger: logger)
+            // The run report of any job, as `patchfleet report` renders it (a running job: so far).
+            let dashboard = Dashboard(data: data, token: token, logger: logger, reportPage: { id in
+                guard let job = try await sagaStore.job(id: id) else { return nil }
+                return RunReport(job: job, sagas: try await sagaStore.sagas(jobId: id)).html()
+            })
             let server = ObservabilityServer(address: httpAddress, registry: registry, logger: logger,
                                              readiness: { readiness.problem }, extraRoutes: { dashboard.addRoutes(to: $0, stopping: $1) })
             sides.append { await readiness.follow(connection) }

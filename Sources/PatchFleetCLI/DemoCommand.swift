@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import PatchFleetCoordinator
 import PatchFleetCore
 import PatchFleetObservability
 import PatchFleetSupervisor
@@ -107,6 +108,9 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print()
         try LabReportCommand.printReport(snapshot: fleetProcesses.snapshot)
+        // Written by the coordinator when the job ended (docs/report.md).
+        let report = "\(fleetProcesses.store).reports/\(ReportFiles.fileName(spec.id)).html"
+        if FileManager.default.fileExists(atPath: report) { print("run report (timeline, Gantt chart, VM moves): \(report)") }
         print()
         switch status {
         case 0: print("demo: the job succeeded")

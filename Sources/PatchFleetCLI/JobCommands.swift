@@ -173,7 +173,8 @@ enum JobLines {
     }
 }
 
-private func openStore(_ path: String) throws -> SQLiteSagaStore {
+/// Opens a coordinator store file read side (status, jobs, report).
+func openStore(_ path: String) throws -> SQLiteSagaStore {
     guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no store at \(path)") }
     do { return try SQLiteSagaStore(path: path) } catch { throw ValidationError("cannot open the store \(path): \(error)") }
 }

@@ -79,6 +79,15 @@ struct JobSubmitter {
         return try await self.follow(spec.id, queue: listen, timeout: timeout)
     }
 
+    /// The job's hosts as the coordinator has them, for the bars' totals
+    /// (events only tell of hosts as they change). Without an answer the
+    /// bars grow as hosts appear.
+    private func learnHosts(_ jobId: String, into progress: inout ProgressPrinter) async {
+        guard let reply = try? await FleetClient(connection: connection, topology: topology).ask(JobQuery(jobId: jobId)) else { return }
+        for host in reply.hosts { progress.remember(host) }
+        progress.redraw()
+    }
+
     /// Prints the job's progress; returns the exit status.
     private func follow(_ jobId: String, queue: String, timeout: Double) async throws -> Int32 {
         let consumer = try await connection.consume(queue: queue, prefetch: 200)
@@ -88,6 +97,9 @@ struct JobSubmitter {
                 delivery.ack()
                 guard case .event(let event, _) = try? WireDecoder().decode(delivery) else { continue }
                 if let status = progress.handle(event) { return status }
+                if progress.wantsHostList, case .job(let change) = event.event, change.jobId == jobId {
+                    await learnHosts(jobId, into: &progress)
+                }
             }
             return nil
         }
@@ -97,59 +109,5 @@ struct JobSubmitter {
             return 3
         }
         return outcome
-    }
-}
-
-/// Turns the event stream into lines a person can follow and, at the end, a
-/// per-host summary. Plain lines, one per change, so it reads the same in a
-/// terminal, a pipe or a CI log.
-struct ProgressPrinter {
-    /// Nil: every job (watch without a job), never ending on its own.
-    let jobId: String?
-    var started = Date()
-    var hosts: [String: HostStateChange] = [:]
-
-    init(jobId: String?) { self.jobId = jobId }
-
-    func concerns(_ id: String?) -> Bool { jobId == nil || id == jobId }
-
-    mutating func remember(_ host: HostStateChange) { hosts[host.host] = host }
-
-    mutating func handle(_ event: FleetEvent) -> Int32? {
-        let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(started))
-        switch event.event {
-        case .host(let change) where concerns(change.jobId):
-            hosts[change.host] = change
-            let outcome = change.outcome.map { " -> \($0.kind.rawValue.uppercased())\($0.reason.map { ": \($0)" } ?? "")" } ?? ""
-            let job = jobId == nil ? "\(change.jobId)  " : ""
-            print("\(elapsed)  \(job)\((change.cluster ?? "(standalone)").padding(toLength: 10, withPad: " ", startingAt: 0)) "
-                  + "\(change.host.padding(toLength: 11, withPad: " ", startingAt: 0)) \(change.phase.rawValue)\(outcome)")
-        case .job(let change) where concerns(change.jobId):
-            print("\(elapsed)  job \(change.jobId) \(change.state.rawValue)\(change.reason.map { ": \($0)" } ?? "")")
-            guard jobId != nil else { return nil }
-            switch change.state {
-            case .succeeded: printSummary(); return 0
-            case .failed, .cancelled: printSummary(); return 1
-            default: return nil
-            }
-        case .jobRejected(let rejection) where concerns(rejection.jobId):
-            print("job \(rejection.jobId ?? "(unnamed)") was rejected:")
-            for p in rejection.problems { print("  - \(p)") }
-            return jobId == nil ? nil : 2
-        default:
-            break
-        }
-        return nil
-    }
-
-    func printSummary() {
-        print("\nPer-host outcome:")
-        for change in hosts.values.sorted(by: { ($0.cluster ?? "~", $0.host) < ($1.cluster ?? "~", $1.host) }) {
-            let outcome = change.outcome?.kind.rawValue ?? change.phase.rawValue
-            let held = change.outcome?.inMaintenance == true ? " [left in maintenance for a person]" : ""
-            print("  \((change.cluster ?? "(none)").padding(toLength: 10, withPad: " ", startingAt: 0))"
-                  + "\(change.host.padding(toLength: 11, withPad: " ", startingAt: 0))"
-                  + "\(outcome.padding(toLength: 9, withPad: " ", startingAt: 0))\(change.reason ?? "")\(held)")
-        }
     }
 }

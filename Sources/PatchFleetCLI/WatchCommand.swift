@@ -41,9 +41,10 @@ struct WatchCommand: AsyncParsableCommand {
             }
             print(JobLines.summary(summary))
             for host in reply.hosts {
-                print(JobLines.host(host))
+                if !progress.showsBars { print(JobLines.host(host)) }
                 progress.remember(host)
             }
+            progress.redraw()
             if summary.state == "finished", let outcomes = summary.outcomes {
                 progress.printSummary()
                 await client.close()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PatchFleetCore
+import PatchFleetReport
 import PatchFleetStore
 import PatchFleetWire
 
@@ -33,6 +34,8 @@ public actor CoordinatorEngine {
     let minimumTaskWaitSeconds: Double
     /// Prometheus series through swift-metrics (no-ops unless the process bootstrapped a backend).
     public let metrics: CoordinatorMetrics
+    /// Where each finished job's run report is written (HTML and JSON); nil: nowhere.
+    let reports: ReportFiles?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
@@ -47,10 +50,11 @@ public actor CoordinatorEngine {
     public init(store: any SagaStore, topology: FleetTopology, virtualization: any VirtualizationBackend,
                 updates: any UpdateBackend, updateLists: [UpdateList], now: @escaping @Sendable () -> Instant,
                 scheduler: any SchedulingStrategy = Scheduler(), inventoryMaxAge: Duration = .zero,
-                submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0,
+                submitters: SubmitterPolicy? = nil, minimumTaskWaitSeconds: Double = 0, reports: ReportFiles? = nil,
                 metrics: CoordinatorMetrics = CoordinatorMetrics(),
                 logger: Logger = Logger(label: "patchfleet.coordinator")) {
         self.metrics = metrics
+        self.reports = reports
         self.minimumTaskWaitSeconds = minimumTaskWaitSeconds
         self.submitters = submitters
         self.inventoryMaxAge = inventoryMaxAge
@@ -205,8 +209,9 @@ public actor CoordinatorEngine {
                 return JobStatusReply(jobs: try await store.jobs(limit: query.limit ?? 20).map(Self.summary))
             }
             guard let job = try await store.job(id: id) else { return JobStatusReply(jobs: [], problem: "there is no job '\(id)'") }
-            let hosts = try await store.sagas(jobId: id).map { HostStateChange(saga: $0.state) }
-            return JobStatusReply(jobs: [Self.summary(job)], hosts: hosts)
+            let sagas = try await store.sagas(jobId: id)
+            let report = query.report == true ? try EmbeddedJSONObject(json: RunReport(job: job, sagas: sagas).json()) : nil
+            return JobStatusReply(jobs: [Self.summary(job)], hosts: sagas.map { HostStateChange(saga: $0.state) }, report: report)
         } catch {
             return JobStatusReply(jobs: [], problem: "the coordinator cannot read its store: \(error)")
         }
@@ -329,8 +334,25 @@ public actor CoordinatorEngine {
             let report = JobReport(jobId: job.id, sagas: sagas)
             let finished = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
                 jobId: job.id, state: Self.eventState(report), reason: Self.summary(report)))), topology: topology, at: at)
+            // The report first, so whoever sees the job's final event finds its report.
+            var ended = job
+            (ended.state, ended.updatedAt, ended.report) = (.finished, at, report)
+            await writeReport(ended)
             try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
             logger.notice("job \(job.id) finished: \(Self.summary(report))")
+        }
+    }
+
+    /// The run report of a job that is finishing, for people. A failure
+    /// here (a full disk) is logged and never blocks or undoes the job;
+    /// `patchfleet report` renders the same from the store at any time.
+    private func writeReport(_ job: JobRecord) async {
+        guard let reports else { return }
+        do {
+            let files = try reports.write(RunReport(job: job, sagas: try await store.sagas(jobId: job.id)))
+            logger.notice("job \(job.id): run report written to \(files.map(\.path).joined(separator: " and "))")
+        } catch {
+            logger.error("job \(job.id): cannot write its run report to \(reports.directory.path): \(error)")
         }
     }
 

@@ -30,6 +30,7 @@ extension SagaStep {
         let installed = Set(report.installed)
         let pending = state.updateIds.filter { !installed.contains($0) }
         if pending.isEmpty {
+            state.installedUpdates = state.updateIds
             startResume()
             return
         }

@@ -54,7 +54,7 @@ extension SagaStep {
         let moved = state.failbackQueue.removeFirst()
         switch outcome.result {
         case .movedHome, .alreadyHome:
-            break
+            state.returnedHome?.append(moved)
         case .deleted:
             note("Rule 3: deleted by someone else during the job; nothing to move back", vm: outcome.vm)
         case .movedByOthers:

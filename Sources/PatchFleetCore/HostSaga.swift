@@ -19,6 +19,7 @@ public enum HostSaga {
             step.state.awaitingDeadline = nil
             step.answer(event.body)
         }
+        step.recordTimeline(from: state, control: event.body.isControl ? event.body : nil)
         return (step.state, step.commands)
     }
 

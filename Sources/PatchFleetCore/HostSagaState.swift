@@ -130,6 +130,15 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var outcome: HostOutcome?
     public internal(set) var notes: [SagaNote] = []
 
+    // Report facts. Optional so sagas stored before they existed still
+    // decode (as nil: "not recorded", which the report says, never guesses).
+    /// Every phase change and step, in order (see `SagaTimelineEntry`).
+    public internal(set) var timeline: [SagaTimelineEntry]? = []
+    /// The deployed updates, once the patch manager reported them all installed.
+    public internal(set) var installedUpdates: [String]?
+    /// VMs moved back to their recorded host (Rule 3), or found already there.
+    public internal(set) var returnedHome: [MovedVM]? = []
+
     public init(jobId: String, target: TargetHost, policy: Policy, updateIds: [String], deploymentCollection: String) {
         self.sagaId = "\(jobId):\(target.host)"
         self.jobId = jobId

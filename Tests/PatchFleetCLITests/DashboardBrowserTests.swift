@@ -93,6 +93,10 @@ struct DashboardBrowserTests {
         let png = try Data(contentsOf: URL(fileURLWithPath: shot))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "a real screenshot")
 
+        // The page's "run report" link: the report of the job, Gantt chart included.
+        let report = try await Self.curl(base + "/jobs/nov-2026-building-44/report")
+        #expect(report.contains("<svg") && report.contains("TYO-H2") && report.contains("nov-2026-building-44"))
+
         // After the job: histograms and outcome counters with the job's numbers.
         let after = try await Self.curl(base + "/metrics")
         #expect(Self.total(after, "patchfleet_host_outcomes_total", where: "outcome=\"patched\"") == 8)

@@ -26,10 +26,28 @@ struct FleetEndToEndTests {
         // Another terminal follows the job it did not submit.
         _ = try #require(try await fleet.nextJobEvent { $0.state == .accepted })
         let watch = try ChildProcess(patchfleetExecutable(), ["watch", fleet.job.id] + fleet.brokerArguments, log: "e2e-watch")
+        // And another on a terminal (a pseudo-terminal from util-linux's script).
+        let command = ([patchfleetExecutable(), "watch", fleet.job.id] + fleet.brokerArguments).joined(separator: " ")
+        let watchOnTerminal = try ChildProcess("/usr/bin/script", ["-qfec", command, "/dev/null"], log: "e2e-watch-tty",
+                                               environment: ["COLUMNS": "100", "TERM": "xterm"])
         let finished = try #require(try await fleet.nextJobEvent { [.succeeded, .failed, .cancelled].contains($0.state) })
         #expect(finished.jobId == fleet.job.id)
         #expect(await watch.exitStatus() == 1, "the job failed (TYO-H2), so watch exits 1: \(watch.output())")
         #expect(watch.output().contains("Per-host outcome") && watch.output().contains("TYO-H2"), "\(watch.output())")
+        // Through a pipe: plain lines, one per change, no escape codes.
+        #expect(!watch.output().contains("\u{1B}"), "\(watch.output())")
+        #expect(watch.output().split(separator: "\n").contains { $0.contains("SEA-H2") && $0.contains("draining") })
+        // On a terminal: bars per cluster redrawn in place, the outcome lines above them.
+        #expect(await watchOnTerminal.exitStatus() == 1)
+        let screen = watchOnTerminal.output()
+        #expect(screen.contains("\u{1B}[J"), "redrawn in place: \(screen)")
+        for cluster in ["Seattle", "Dublin", "Tokyo"] {
+            #expect(screen.split(separator: "\n").contains { $0.contains(cluster) && $0.contains("█") },
+                    "\(cluster)'s bar")
+        }
+        #expect(screen.contains("11/11 hosts done"), "\(screen)")
+        #expect(screen.contains("-> HELD"), "outcomes are printed above the bars")
+        #expect(screen.contains("Per-host outcome"))
 
         // status and jobs ask the running coordinator over the broker.
         let status = try await runCommand([patchfleetExecutable(), "status", fleet.job.id] + fleet.brokerArguments)
@@ -44,6 +62,17 @@ struct FleetEndToEndTests {
         } catch let failure as CommandFailed {
             #expect(failure.description.contains("there is no job 'no-such-job'"))
         }
+        // The run report: asked of the running coordinator, read from its store, and written by it at the job's end.
+        let json = try await runCommand([patchfleetExecutable(), "report", fleet.job.id, "--format", "json"] + fleet.brokerArguments)
+        let remote = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(remote["jobId"] as? String == fleet.job.id)
+        let clusters = try #require(remote["clusters"] as? [[String: Any]])
+        #expect(clusters.flatMap { ($0["hosts"] as? [[String: Any]]) ?? [] }.count == 11)
+        let markdown = try await runCommand([patchfleetExecutable(), "report", fleet.job.id, "--format", "markdown",
+                                             "--store", fleet.storePath])
+        #expect(markdown.contains("### TYO-H2") && markdown.contains("0x80070643"), "\(markdown)")
+        let written = try String(contentsOfFile: fleet.storePath + ".reports/\(fleet.job.id).html", encoding: .utf8)
+        #expect(written.contains("<svg class=\"gantt\"") && written.contains("data-host=\"SEA-H2\""))
         let report = try await fleet.report()
         #expect(report.isComplete)
         #expect(report.host("DUB-H2")?.outcome?.kind == .held, "Rule 1")

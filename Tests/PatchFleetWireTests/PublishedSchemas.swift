@@ -135,7 +135,8 @@ enum FullExamples {
     /// Questions: about one job, about all jobs, with and without a limit
     /// (its bounds among them).
     static var queries: [JobQuery] {
-        [JobQuery(jobId: "job-1"), JobQuery(), JobQuery(limit: 1), JobQuery(limit: 1000), JobQuery(jobId: "job-1", limit: 10)]
+        [JobQuery(jobId: "job-1"), JobQuery(), JobQuery(limit: 1), JobQuery(limit: 1000), JobQuery(jobId: "job-1", limit: 10),
+         JobQuery(jobId: "job-1", report: true)]
     }
 
     /// Every phase of a host in progress, then every outcome of a finished
@@ -164,6 +165,10 @@ enum FullExamples {
                 JobSummary(id: "job-2", state: "paused", submittedAt: Instant(secondsSinceEpoch: 1_795_000_000)),
             ]),
             JobStatusReply(jobs: [], problem: "there is no job 'job-9'"),
+            // With the run report asked for: carried as is (PatchFleetReport's JSON).
+            JobStatusReply(jobs: [JobSummary(id: "job-1", state: "running", submittedAt: at)], hosts: hosts,
+                           report: EmbeddedJSONObject(members: ["jobId": .string("job-1"), "totals": .object(["hosts": .number(3)]),
+                                                                "clusters": .array([])])),
         ]
     }
 

@@ -12,10 +12,13 @@ public struct JobQuery: WireMessage {
     public var jobId: String?
     /// For the job list: how many, newest first.
     public var limit: Int?
+    /// With `jobId`: also send the job's run report (`patchfleet report`).
+    public var report: Bool?
 
-    public init(jobId: String? = nil, limit: Int? = nil) {
+    public init(jobId: String? = nil, limit: Int? = nil, report: Bool? = nil) {
         self.jobId = jobId
         self.limit = limit
+        self.report = report
     }
 
     public var envelopeFacts: EnvelopeFacts { EnvelopeFacts(jobId: jobId) }
@@ -57,11 +60,15 @@ public struct JobStatusReply: WireMessage {
     public var hosts: [HostStateChange]
     /// Why the query could not be answered (e.g. no such job).
     public var problem: String?
+    /// Asked for with `JobQuery.report`: the job's run report, the JSON of
+    /// `PatchFleetReport.RunReport` (docs/report.md), which the wire carries as is.
+    public var report: EmbeddedJSONObject?
 
-    public init(jobs: [JobSummary], hosts: [HostStateChange] = [], problem: String? = nil) {
+    public init(jobs: [JobSummary], hosts: [HostStateChange] = [], problem: String? = nil, report: EmbeddedJSONObject? = nil) {
         self.jobs = jobs
         self.hosts = hosts
         self.problem = problem
+        self.report = report
     }
 
     public var envelopeFacts: EnvelopeFacts { EnvelopeFacts(jobId: jobs.count == 1 ? jobs[0].id : nil) }
