@@ -59,15 +59,17 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     static let defaultHTTPAddress = "127.0.0.1:9470"
+    /// The coordinator's own settings keys (a file's unknown key is an error).
+    static let keys: Set<String> = ["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "dashboardTokenFile", "reportsDir"]
 
     func run() async throws {
         let settings = try fleet.settings()
         try observability.bootstrapLogging(settings, section: "coordinator")
         let logger = Logger(label: "patchfleet.coordinator")
-        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys)
-            .union(["store", "catalog", "inventoryRefreshSeconds", "submitters", "minimumTaskWaitSeconds", "dashboardTokenFile", "reportsDir"]))
-        let httpAddress = try usableAddress(try observability.address(settings, section: "coordinator", default: Self.defaultHTTPAddress),
-                                            logger: logger)
+        try settings.checkKeys("coordinator", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys).union(Self.keys))
+        let http = try usableAddress(try observability.address(settings, section: "coordinator", default: Self.defaultHTTPAddress),
+                                     logger: logger)
+        let httpAddress = http?.0
         let token = try settings.optionalString("coordinator", "dashboardTokenFile", flag: dashboardTokenFile).map { path in
             do { return try AccessToken.load(path: path) } catch { throw ValidationError("\(error)") }
         }
@@ -135,14 +137,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                              readiness: { readiness.problem }, extraRoutes: { dashboard.addRoutes(to: $0, stopping: $1) })
             sides.append { await readiness.follow(connection) }
             sides.append { try await feed.follow(connection, topology: topology) }
-            sides.append {
-                try await server.run(onListening: { port in
-                    logger.notice("dashboard and metrics on http://\(HTTPAddress(host: httpAddress.host, port: port))/\(token == nil ? "" : " (token required)")")
-                })
-            }
+            sides.append(httpSideService(server, chosen: http?.chosen ?? false, logger: logger, onListening: { port in
+                logger.notice("dashboard and metrics on http://\(HTTPAddress(host: httpAddress.host, port: port))/\(token == nil ? "" : " (token required)")")
+            }))
         }
         let sideServices = sides
-        try await runUntilSignalled(logger: logger, {
+        try await runUntilSignalled(logger: logger, name: "coordinator", {
             try await runWithSideServices({ try await service.run() }, sides: sideServices, stopSides: { await feed.stop() })
         }, shutdown: { await service.shutdown() })
         await connection.close()

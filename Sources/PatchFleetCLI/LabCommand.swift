@@ -61,36 +61,6 @@ struct LabCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs a service until it returns. On SIGINT or SIGTERM it calls
-/// `shutdown` and keeps waiting for `run` to return, never cancelling it:
-/// work in hand must finish. When `run` ends first (or throws), the signal
-/// wait is dropped.
-func runUntilSignalled(logger: Logger, _ run: @escaping @Sendable () async throws -> Void,
-                       shutdown: @escaping @Sendable () async -> Void) async throws {
-    let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
-    // true: the service returned; false: a signal asked it to stop.
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            try await run()
-            return true
-        }
-        group.addTask {
-            for await _ in signals {
-                logger.notice("signal received: finishing the work in hand")
-                await shutdown()
-                break
-            }
-            return false
-        }
-        while let serviceEnded = try await group.next() {
-            if serviceEnded {
-                group.cancelAll()
-                break
-            }
-        }
-    }
-}
-
 /// Waits for the first of some signals (their default action is disabled).
 /// The dispatch sources live for the rest of the process: the signals stay
 /// ignored, so a source freed early would leave SIGTERM doing nothing at all.

@@ -55,12 +55,26 @@ func portIsFree(_ address: HTTPAddress) -> Bool {
 
 /// The HTTP endpoint to serve, or nil: a taken default is skipped (warned),
 /// a taken chosen address is an error.
-func usableAddress(_ resolved: (HTTPAddress, chosen: Bool)?, logger: Logger) throws -> HTTPAddress? {
+func usableAddress(_ resolved: (HTTPAddress, chosen: Bool)?, logger: Logger) throws -> (HTTPAddress, chosen: Bool)? {
     guard let (address, chosen) = resolved else { return nil }
-    if portIsFree(address) { return address }
+    if portIsFree(address) { return (address, chosen) }
     if chosen { throw ValidationError("--http-address \(address): cannot listen there (in use, or not an address of this machine)") }
     logger.warning("\(address) is in use: no dashboard, metrics or probes from this process (give --http-address)")
     return nil
+}
+
+/// The HTTP server as a side service. The default address can still be
+/// lost between the check above and the bind (several coordinators of a
+/// test run or a demo starting at once): then the process goes on without
+/// it, since patching never waits on a port. An address a person chose that
+/// fails stops the process with the reason.
+func httpSideService(_ server: ObservabilityServer, chosen: Bool, logger: Logger,
+                     onListening: @escaping @Sendable (Int) async -> Void) -> @Sendable () async throws -> Void {
+    {
+        do { try await server.run(onListening: onListening) } catch where !chosen && !(error is CancellationError) {
+            logger.warning("\(server.address) could not be served (\(error)): no dashboard, metrics or probes from this process")
+        }
+    }
 }
 
 /// A port nothing listens on now, on `host` (the kernel picks it).

@@ -39,6 +39,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var observability: ObservabilityOptions
     @OptionGroup var fleet: FleetOptions
 
+    /// The worker's own settings keys (a file's unknown key is an error).
+    static let keys: Set<String> = ["roles", "concurrency", "pollSeconds"]
+
     static func parseRoles(_ text: String) throws -> [Role] {
         let roles = try text.split(separator: ",").map { name in
             guard let role = Role(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
@@ -54,9 +57,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = try fleet.settings()
         try observability.bootstrapLogging(settings, section: "worker")
         let logger = Logger(label: "patchfleet.worker")
-        try settings.checkKeys("worker", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys)
-            .union(["roles", "concurrency", "pollSeconds"]))
-        let httpAddress = try usableAddress(try observability.address(settings, section: "worker", default: nil), logger: logger)
+        try settings.checkKeys("worker", known: BackendOptions.keys.union(SigningOptions.keys).union(ObservabilityOptions.keys).union(Self.keys))
+        let http = try usableAddress(try observability.address(settings, section: "worker", default: nil), logger: logger)
         let backendChoice = try backendOptions.resolve(settings, section: "worker")
         let signer = try signing.resolve(settings, section: "worker")
         let roles = try Self.parseRoles(try settings.string("worker", "roles", flag: roles,
@@ -74,16 +76,18 @@ struct WorkerCommand: AsyncParsableCommand {
                                    concurrency: concurrency, executor: executor, declaresTopology: declareTopology,
                                    signer: signer, logger: logger)
         var sides: [@Sendable () async throws -> Void] = []
-        if let httpAddress {
+        if let (httpAddress, chosen) = http {
             // Metrics and probes only: a worker has nothing to show beyond them.
             let readiness = ConnectionReadiness()
             let server = ObservabilityServer(address: httpAddress, registry: FleetMetricsRegistry.bootstrap(), logger: logger,
                                              readiness: { readiness.problem })
             sides.append { await readiness.follow(connection) }
-            sides.append { try await server.run(onListening: { logger.notice("metrics and probes on http://\(httpAddress.host):\($0)/") }) }
+            sides.append(httpSideService(server, chosen: chosen, logger: logger, onListening: {
+                logger.notice("metrics and probes on http://\(httpAddress.host):\($0)/")
+            }))
         }
         let sideServices = sides
-        try await runUntilSignalled(logger: logger, {
+        try await runUntilSignalled(logger: logger, name: "worker", {
             try await runWithSideServices({ try await worker.run() }, sides: sideServices)
         }, shutdown: { await worker.shutdown() })
         await connection.close()
