@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "PatchFleetWorkerTests",
             dependencies: ["PatchFleetWorker", "PatchFleetSimulator", "PatchFleetCore", "PatchFleetWire", "PatchFleetLab", "AMQP",
-                           "PatchFleetTestSupport"]
+                           "PatchFleetTestSupport", "PatchFleetObservability", .product(name: "Logging", package: "swift-log")]
         ),
         // Helpers shared by the tests that run real processes.
         // Fleet processes as children: `patchfleet demo`, the chaos run, the process tests.

@@ -129,10 +129,14 @@ public final class WorkerService: Sendable {
             await deadLetter(delivery, queue: queue, reason: "the task's deadline \(deadline) has passed; not acting on it")
             return (kind.rawValue, "dead_lettered")
         }
+        // Everything about one host's saga is one query in a log shipper.
         var log = logger
         log[metadataKey: "job"] = .string(task.command.jobId)
+        if let cluster = task.command.cluster { log[metadataKey: "cluster"] = .string(cluster) }
         log[metadataKey: "host"] = .string(task.command.host)
         log[metadataKey: "saga"] = .string(task.command.sagaId)
+        log[metadataKey: "correlation"] = .string(envelope.correlationId ?? task.command.sagaId)
+        log[metadataKey: "message"] = .string(envelope.messageId)
         log[metadataKey: "step"] = .string(kind.rawValue)
         let answer = await executor.execute(task.command)
         if case .commandFailed(let failure) = answer { log.warning("\(kind.rawValue) failed: \(failure.error)") }

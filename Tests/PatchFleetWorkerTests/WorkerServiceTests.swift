@@ -1,9 +1,12 @@
 import AMQP
 import Foundation
+import Logging
+import PatchFleetObservability
 import PatchFleetCore
 import PatchFleetLab
 import PatchFleetSimulator
 import PatchFleetWire
+import Synchronization
 import Testing
 @testable import PatchFleetWorker
 
@@ -17,7 +20,7 @@ struct WorkerServiceTests {
 
     /// A fleet topology and lab of their own, a worker serving every role,
     /// and a cleanup that deletes what was declared.
-    func withWorker(signer: MessageSigner? = nil,
+    func withWorker(signer: MessageSigner? = nil, logger: Logger = Logger(label: "patchfleet.worker"),
                     _ body: @Sendable (FleetTopology, AMQPConnection, SimulatedDatacenter) async throws -> Void) async throws {
         let fleet = FleetTopology(prefix: "test-worker-\(UUID().uuidString.prefix(8).lowercased())")
         let labQueue = "\(fleet.prefix).lab"
@@ -33,7 +36,7 @@ struct WorkerServiceTests {
         let worker = WorkerService(connection: workerConnection, topology: fleet, roles: Role.allCases, concurrency: 4,
                                    executor: CommandExecutor(virtualization: client, updates: client,
                                                              timing: .wallClock(timeScale: 100_000, pollSeconds: 30)),
-                                   signer: signer)
+                                   signer: signer, logger: logger)
         let running = Task { try await worker.run() }
         var failure: (any Error)?
         do { try await body(fleet, admin, datacenter) } catch { failure = error }
@@ -76,6 +79,38 @@ struct WorkerServiceTests {
             #expect(datacenter.inventory.vm(named: "web")?.host == "H2")
             delivery.ack()
         }
+    }
+
+    final class LogLines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    /// A failed task's log line, as a log shipper receives it in JSON: the
+    /// job, cluster, host, saga (correlation) and message are fields.
+    @Test func aFailedTaskIsLoggedWithTheSagasIdsAsFields() async throws {
+        let sink = LogLines()
+        let logger = Logger(label: "patchfleet.worker") { label in
+            JSONLogHandler(label: label) { line in sink.lines.withLock { $0.append(line) } }
+        }
+        try await withWorker(logger: logger) { fleet, admin, _ in
+            // Maintenance for a host the datacenter does not have: the backend says no.
+            let command = CommandExecutorTests.command(.enterMaintenance(MaintenanceRequest(host: "NO-SUCH-HOST")))
+            let task = TaskMessage(command)
+            let publication = try fleet.task(task, try WireEncoder.encode(task, messageId: "task-fails"))
+            try await admin.publish(publication.message, exchange: publication.exchange, routingKey: publication.routingKey,
+                                    mandatory: true)
+            let delivery = try await nextMessage(admin, on: fleet.resultsQueue)
+            delivery.ack()
+        }
+        let warnings = sink.lines.withLock { $0 }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { ($0["msg"] as? String)?.hasPrefix("enterMaintenance failed") == true }
+        let line = try #require(warnings.first, "\(sink.lines.withLock { $0 })")
+        #expect(line["level"] as? String == "warning")
+        #expect(line["job"] as? String == "job" && line["cluster"] as? String == "C" && line["host"] as? String == "H1")
+        #expect(line["saga"] as? String == "job:H1" && line["correlation"] as? String == "job:H1")
+        #expect(line["message"] as? String == "task-fails" && line["step"] as? String == "enterMaintenance")
+        #expect((line["msg"] as? String)?.contains("NO-SUCH-HOST") == true, "the backend's own words")
     }
 
     @Test func badInputIsDeadLetteredWithItsReason() async throws {
