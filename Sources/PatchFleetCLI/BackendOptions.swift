@@ -27,13 +27,15 @@ struct BackendOptions: ParsableArguments {
     var datacenter: String?
     @Option(help: "With --backend simulated: the lab's request queue. Default: patchfleet.lab.")
     var labQueue: String?
+    @Option(help: "With --backend simulated: wall-clock seconds a lab call may take before it counts as timed out. Default: 30.")
+    var labTimeoutSeconds: Double?
     @Option(help: """
         Backend seconds per wall-clock second: the lab's --time-scale with --backend simulated (default 60); \
         real backends run in real time (1, the only value allowed with --backend config).
         """)
     var timeScale: Double?
 
-    static let keys: Set<String> = ["backend", "backendConfig", "datacenter", "labQueue", "timeScale"]
+    static let keys: Set<String> = ["backend", "backendConfig", "datacenter", "labQueue", "labTimeoutSeconds", "timeScale"]
 
     /// These options over the `section` of the configuration file and the
     /// environment (flag first), checked as a whole.
@@ -47,6 +49,7 @@ struct BackendOptions: ParsableArguments {
             backendConfig: try settings.optionalString(section, "backendConfig", flag: backendConfig),
             datacenter: try settings.optionalString(section, "datacenter", flag: datacenter),
             labQueue: try settings.string(section, "labQueue", flag: labQueue, default: "patchfleet.lab"),
+            labTimeoutSeconds: try settings.double(section, "labTimeoutSeconds", flag: labTimeoutSeconds, default: 30),
             timeScale: try settings.optionalString(section, "timeScale", flag: timeScale.map { String($0) }).map { text in
                 guard let value = Double(text) else { throw ValidationError("\(section).timeScale must be a number, found '\(text)'") }
                 return value
@@ -62,6 +65,8 @@ struct BackendChoice: Sendable {
     var backendConfig: String?
     var datacenter: String?
     var labQueue: String
+    /// Per-call timeout of the lab client (wall clock), as a real backend's per-call timeout.
+    var labTimeoutSeconds: Double
     var timeScale: Double?
 
     /// Real servers are never sped up: a sped-up saga clock would cut every
@@ -70,6 +75,7 @@ struct BackendChoice: Sendable {
 
     func validate() throws {
         guard effectiveTimeScale > 0 else { throw ValidationError("--time-scale must be > 0 (got \(effectiveTimeScale))") }
+        guard labTimeoutSeconds > 0 else { throw ValidationError("--lab-timeout-seconds must be > 0 (got \(labTimeoutSeconds))") }
         switch kind {
         case .simulated:
             if backendConfig != nil || datacenter != nil {
@@ -97,7 +103,8 @@ struct BackendChoice: Sendable {
     func make(connection: AMQPConnection, logger: Logger) async throws -> Backends {
         switch kind {
         case .simulated:
-            let client = try await LabClient.connect(connection: connection, requestQueue: labQueue)
+            let client = try await LabClient.connect(connection: connection, requestQueue: labQueue,
+                                                     timeout: .milliseconds(Int64(labTimeoutSeconds * 1000)))
             return Backends(virtualization: client, updates: client, label: "simulated (lab at \(labQueue))")
         case .config:
             // validate() has made sure both are there.

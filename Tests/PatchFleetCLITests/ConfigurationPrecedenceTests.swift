@@ -131,4 +131,32 @@ struct ConfigurationPrecedenceTests {
             #expect(failure.description.contains("the coordinator needs its store"), "\(failure.description)")
         }
     }
+
+    /// The observability and lab options refuse bad values with their name,
+    /// before anything connects; a dashboard reachable from other machines
+    /// needs a token.
+    @Test func badObservabilityAndLabValuesAreNamed() async throws {
+        func refusal(_ arguments: [String]) async -> String {
+            do {
+                let output = try await runCommand([patchfleetExecutable()] + arguments, environment: Self.clean)
+                return "accepted: \(output)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let address = await refusal(["worker", "--http-address", "nonsense", "--url", "amqp://guest:guest@127.0.0.1:1/%2f"])
+        #expect(address.contains("--http-address: 'nonsense' is not HOST:PORT"), "\(address)")
+        let format = await refusal(["worker", "--log-format", "xml", "--url", "amqp://guest:guest@127.0.0.1:1/%2f"])
+        #expect(format.contains("--log-format must be text or json (got 'xml')"), "\(format)")
+        let lab = await refusal(["worker", "--lab-timeout-seconds", "0", "--url", "amqp://guest:guest@127.0.0.1:1/%2f"])
+        #expect(lab.contains("--lab-timeout-seconds must be > 0"), "\(lab)")
+        let open = await refusal(["coordinator", "--store", "/nonexistent/s.sqlite", "--catalog", "/nonexistent/c.yaml",
+                                  "--http-address", "0.0.0.0:0"])
+        #expect(open.contains("reachable from other machines: give --dashboard-token-file"), "\(open)")
+        let token = try Self.file("short")
+        defer { unlink(token) }
+        let weak = await refusal(["coordinator", "--store", "/nonexistent/s.sqlite", "--catalog", "/nonexistent/c.yaml",
+                                  "--http-address", "0.0.0.0:0", "--dashboard-token-file", token])
+        #expect(weak.contains("at least 16 characters"), "\(weak)")
+    }
 }
