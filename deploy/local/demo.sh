@@ -39,7 +39,9 @@ echo; "$bin" selfcheck --messages 20; echo
 # The fleet as separate processes (lab, coordinator, a worker per role),
 # the example job followed live, the per-host outcome and the VM moves.
 status=0
+# Extra arguments go to `patchfleet demo` (e.g. --linger 300 keeps the
+# dashboard at http://127.0.0.1:9470/ up for five minutes after the job).
 "$bin" demo --inventory docs/examples/inventory.yaml --job docs/examples/job.yaml --time-scale "$scale" \
-    --run-directory "$run" || status=$?
+    --run-directory "$run" "$@" || status=$?
 # 1: the example lab fails one install on purpose, so hosts are held: the demo did its job.
 if [ "$status" -gt 1 ]; then exit "$status"; fi
