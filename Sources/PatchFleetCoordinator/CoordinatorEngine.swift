@@ -32,6 +32,9 @@ public actor CoordinatorEngine {
     /// says (see `HostSaga.overdue`): the wall-clock floor times the time scale.
     let minimumTaskWaitSeconds: Double
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
+    /// Each unfinished job's sagas as last read, so a tick decodes only the
+    /// sagas whose store version moved (see `SagaStore.sagas(jobId:reusing:)`).
+    private var sagaCache: [String: [String: StoredSaga]] = [:]
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
     private var quietSince: [String: Instant] = [:]
@@ -261,7 +264,8 @@ public actor CoordinatorEngine {
     }
 
     private func schedule(_ job: JobRecord, inventory: Inventory) async throws {
-        let stored = try await store.sagas(jobId: job.id)
+        let stored = try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:])
+        sagaCache[job.id] = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let at = now()
         let control = JobControl(paused: job.state == PatchFleetStore.JobState.paused,
                                  cancelled: job.state == PatchFleetStore.JobState.cancelling)
@@ -313,13 +317,15 @@ public actor CoordinatorEngine {
             quietSince[job.id] = nil
         }
         if !transitions.isEmpty { _ = try await store.apply(transitions) }
-        let sagas = transitions.isEmpty ? stored.map(\.state) : try await store.sagas(jobId: job.id).map(\.state)
+        let sagas = transitions.isEmpty ? stored.map(\.state)
+            : try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:]).map(\.state)
         if sagas.allSatisfy(\.isDone) {
             let report = JobReport(jobId: job.id, sagas: sagas)
             let finished = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
                 jobId: job.id, state: Self.eventState(report), reason: Self.summary(report)))), topology: topology, at: at)
             try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
             logger.notice("job \(job.id) finished: \(Self.summary(report))")
+            sagaCache[job.id] = nil
         }
     }
 
@@ -339,7 +345,7 @@ public actor CoordinatorEngine {
     // MARK: Helpers
 
     /// Tasks and timers for `commands`, plus a host event when the phase or outcome changed.
-    private func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
+    func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
                           causation: String?) throws -> [OutboxMessage] {
         let at = now()
         // One command outstanding at a time: the new state's deadline is its deadline.
