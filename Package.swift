@@ -90,7 +90,7 @@ let package = Package(
             name: "PatchFleetBench",
             dependencies: [
                 "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetSupervisor", "PatchFleetWire",
-                "PatchFleetCoordinator", "PatchFleetStore",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

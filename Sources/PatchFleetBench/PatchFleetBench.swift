@@ -11,5 +11,5 @@ struct PatchFleetBench: AsyncParsableCommand {
               swift run -c release patchfleet-bench amqp
               swift run -c release patchfleet-bench makespan
             """,
-        subcommands: [AMQPBenchmark.self, FleetBenchmark.self, MakespanBenchmark.self])
+        subcommands: [AMQPBenchmark.self, FleetBenchmark.self, MakespanBenchmark.self, ScaleBenchmark.self])
 }

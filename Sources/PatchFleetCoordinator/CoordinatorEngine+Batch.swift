@@ -18,8 +18,15 @@ extension CoordinatorEngine {
         for (position, item) in batch.enumerated() {
             let sagaId = item.result.event.sagaId
             let stored: StoredSaga
+            var fromCache = false
             if let known = latest[sagaId] {
                 stored = known
+            } else if let known = cachedSaga(sagaId, job: item.result.task.jobId) {
+                // The tick's copy spares a read and a decode; if another
+                // writer moved the saga on, the store refuses the stale
+                // version and the result is applied again one by one below.
+                stored = known
+                fromCache = true
             } else {
                 do {
                     guard let read = try await store.saga(id: sagaId) else { continue }  // refused by `apply` below
@@ -30,7 +37,10 @@ extension CoordinatorEngine {
             event.now = now()
             let (next, commands) = HostSaga.reduce(stored.state, event)
             if next == stored.state && commands.isEmpty {
-                outcomes[position] = .stale
+                // Only the store's own copy may call a result stale (a
+                // cached copy may predate the command this result answers):
+                // otherwise it is applied one by one below, on a fresh read.
+                if !fromCache { outcomes[position] = .stale }
                 continue
             }
             guard let outbox = try? messages(for: commands, from: stored.state, to: next, causation: item.messageId) else { continue }
@@ -43,9 +53,10 @@ extension CoordinatorEngine {
         if !transitions.isEmpty, let results = try? await store.apply(transitions) {
             for (position, (result, transition)) in zip(positions, zip(results, transitions)) {
                 switch result {
-                case .applied:
+                case .applied(let version):
                     outcomes[position] = .applied
                     finished = finished || transition.newState.isDone
+                    remember(StoredSaga(state: transition.newState, version: version, updatedAt: transition.at))
                 case .duplicate:
                     outcomes[position] = .duplicate
                 case .staleVersion:

@@ -316,7 +316,13 @@ public actor CoordinatorEngine {
         } else {
             quietSince[job.id] = nil
         }
-        if !transitions.isEmpty { _ = try await store.apply(transitions) }
+        if !transitions.isEmpty {
+            for (result, transition) in zip(try await store.apply(transitions), transitions) {
+                if case .applied(let version) = result {
+                    remember(StoredSaga(state: transition.newState, version: version, updatedAt: transition.at))
+                }
+            }
+        }
         let sagas = transitions.isEmpty ? stored.map(\.state)
             : try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:]).map(\.state)
         if sagas.allSatisfy(\.isDone) {
@@ -343,6 +349,16 @@ public actor CoordinatorEngine {
     }
 
     // MARK: Helpers
+
+    /// A saga as this engine last read or wrote it (nil if it has no copy).
+    func cachedSaga(_ sagaId: String, job: String) -> StoredSaga? { sagaCache[job]?[sagaId] }
+
+    /// Keeps the copy of a saga this engine just wrote, for the next tick
+    /// and the next result (only for jobs whose sagas it already holds).
+    func remember(_ saga: StoredSaga) {
+        guard sagaCache[saga.state.jobId] != nil else { return }
+        sagaCache[saga.state.jobId]![saga.id] = saga
+    }
 
     /// Tasks and timers for `commands`, plus a host event when the phase or outcome changed.
     func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
