@@ -73,9 +73,12 @@ public protocol SchedulingStrategy: Sendable {
 ///    idle through every reboot of the first.
 /// 5. Never more than `maxUnavailablePerCluster` hosts out of service, counting
 ///    hosts already out of service for other reasons. A host that came back
-///    less than `settleDelaySeconds` ago still holds its slot: with one slot
-///    that is the settle delay between consecutive hosts; with k slots the
-///    cluster settles after each return with at most k - 1 others out.
+///    (maintenance exited, health checked) less than `settleDelaySeconds`
+///    ago still holds its slot: with one slot that is the settle delay
+///    between consecutive hosts; with k slots the cluster settles after each
+///    return with at most k - 1 others out. Its failback (Rule 3) may run on
+///    past that: the host is in service, and rule 6 keeps any host holding
+///    its VMs from being drained meanwhile.
 /// 6. No drain without capacity: the host's running HA VMs must fit on the
 ///    remaining in-service nodes with the configured headroom, on the cluster
 ///    as it will be once hosts already draining have moved their VMs (two
@@ -197,11 +200,12 @@ public struct Scheduler: SchedulingStrategy {
         }
 
         var outOfService = slotHolders.union(clusterHosts.filter { !$0.canReceiveVMs }.map(\.name))
-        // Hosts back in service for less than the settle delay keep their slot.
+        // Hosts back in service for less than the settle delay keep their
+        // slot, counted from their return (their failback may still run).
         let settlingUntil = group.compactMap { saga -> Instant? in
-            guard saga.isDone, saga.enteredMaintenance, !outOfService.contains(saga.host),
-                  let back = saga.finishedAt?.adding(seconds: policy.settleDelaySeconds), input.now < back else { return nil }
-            return back
+            guard !outOfService.contains(saga.host),
+                  let settled = saga.backInServiceAt?.adding(seconds: policy.settleDelaySeconds), input.now < settled else { return nil }
+            return settled
         }
         let limit = policy.maxUnavailablePerCluster
         let holdingOthersVMs = Set(group.flatMap(\.vmsAwaitingFailback).map(\.movedTo))
