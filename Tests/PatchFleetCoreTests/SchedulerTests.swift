@@ -152,7 +152,10 @@ import Testing
         let finished = harness.state.finishedAt!
         let early = Scheduler().decide(SchedulingInput(policy: Policy(), sagas: sagas, inventory: inventory, now: finished.adding(seconds: 10)))
         #expect(!early.start.contains { $0.hasPrefix("A") })
-        #expect(early.nextEvaluationAt == finished.adding(seconds: Policy().settleDelaySeconds))
+        // The settle delay runs from the host's return to service (its failback may still follow).
+        let returned = try! #require(harness.state.returnedAt)
+        #expect(returned <= finished)
+        #expect(early.nextEvaluationAt == returned.adding(seconds: Policy().settleDelaySeconds))
         let later = Scheduler().decide(SchedulingInput(policy: Policy(), sagas: sagas, inventory: inventory, now: finished.adding(seconds: 301)))
         #expect(later.start.contains { $0.hasPrefix("A") })
     }
@@ -173,7 +176,7 @@ import Testing
                                                        now: finished.adding(seconds: 10)))
         #expect(early.start.filter { $0.hasPrefix("A") }.count == 1)
         #expect(early.waiting.contains { $0.reason.contains("settling") })
-        #expect(early.nextEvaluationAt == finished.adding(seconds: policy.settleDelaySeconds))
+        #expect(early.nextEvaluationAt == harness.state.returnedAt!.adding(seconds: policy.settleDelaySeconds))
     }
 
     @Test func aHostThisJobRebootsDoesNotCloseTheHealthGate() {
