@@ -85,12 +85,10 @@ public protocol SchedulingStrategy: Sendable {
 ///    drains must fit together). No drain of a host holding VMs another saga
 ///    still has to move home (Rule 3): both sagas would call them theirs.
 /// 7. Inside a maintenance window, a host starts only if its predicted duration fits.
-/// 8. Order: with more than one slot per cluster (or a maintenance window to
-///    fit), hosts with less memory and fewer VMs to move first (shorter
+/// 8. Order: hosts with less memory and fewer VMs to move first (shorter
 ///    drains finish sooner and free the slot), then by name for stability;
-///    with one slot and no window, the listed order (a series of hosts takes
-///    as long in any order). Clusters with the most remaining work first, so
-///    the longest one does not start last.
+///    clusters with the most remaining work first, so the longest one does
+///    not start last.
 public struct Scheduler: SchedulingStrategy {
     public init() {}
 
@@ -176,13 +174,7 @@ public struct Scheduler: SchedulingStrategy {
         }
         let snapshot = index.snapshot(cluster)
         let inventory = snapshot.inventory
-        // With one slot the cluster's hosts run in series and the order
-        // cannot shorten it: keep the listed order (what an operator
-        // expects, and never behind the naive plan). With more slots, or a
-        // window to fit, less to move first frees a slot sooner.
-        let pending = group.filter(\.isPending)
-        let waitingHosts = policy.maxUnavailablePerCluster == 1 && policy.maintenanceWindow == nil
-            ? pending : Scheduler.order(pending, inventory: inventory)
+        let waitingHosts = Scheduler.order(group.filter(\.isPending), inventory: inventory)
         func wait(_ reason: String) {
             decision.waiting += waitingHosts.map { HostDeferral(host: $0.host, reason: reason) }
         }
