@@ -28,6 +28,8 @@ struct FleetBenchmark: AsyncParsableCommand {
     var workersPerRole = 1
     @Option(help: "Tasks each worker carries out at once.")
     var workerConcurrency = 16
+    @Option(help: "The coordinator's --inventory-refresh-seconds (0, its default with the simulated backend: read every tick).")
+    var inventoryRefreshSeconds: Double = 0
     @Option(help: "The patchfleet executable. Default: next to this one (swift build -c release builds both).")
     var patchfleet: String?
     @Option(help: "Where the processes' logs and the store go. Default: a new temporary directory.")
@@ -64,7 +66,8 @@ struct FleetBenchmark: AsyncParsableCommand {
         let run: FleetRun
         do {
             try await fleet.startLab(inventory: labPath)
-            try await fleet.startCoordinator(catalog: labPath)
+            try await fleet.startCoordinator(catalog: labPath,
+                                             extra: ["--inventory-refresh-seconds", String(inventoryRefreshSeconds)])
             try await fleet.startWorkers(perRole: workersPerRole, concurrency: workerConcurrency)
             run = try await FleetRun.submitAndFollow(shape.job(id: "bench-fleet"), connection: connection, topology: topology,
                                                      user: config.user, timeout: timeout)
