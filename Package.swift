@@ -122,8 +122,11 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetBench",
             dependencies: [
-                "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetSimulator",
+                "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetSupervisor", "PatchFleetWire",
+                "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -156,8 +159,8 @@ let package = Package(
                            "PatchFleetTestSupport", "PatchFleetObservability", .product(name: "Logging", package: "swift-log")]
         ),
         // Helpers shared by the tests that run real processes.
-        // Fleet processes as children: `patchfleet demo`, the chaos run, the process tests.
-        .target(name: "PatchFleetSupervisor"),
+        // Fleet processes as children: `patchfleet demo`, the chaos run, the bench, the process tests.
+        .target(name: "PatchFleetSupervisor", dependencies: ["AMQP", "PatchFleetWire"]),
         .target(name: "PatchFleetTestSupport", dependencies: ["PatchFleetSupervisor"], path: "Tests/Support"),
         .testTarget(
             name: "PatchFleetCoordinatorTests",

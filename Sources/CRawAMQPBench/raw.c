@@ -1,5 +1,6 @@
 #include "CRawAMQPBench.h"
 #include "CAMQPShim.h"
+#include "connection.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -7,45 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static amqp_connection_state_t open_connection(const char *host, int port,
-                                               const char *user,
-                                               const char *password,
-                                               char *error) {
-  amqp_connection_state_t conn = amqp_new_connection();
-  amqp_socket_t *socket = amqp_tcp_socket_new(conn);
-  if (!socket || amqp_socket_open(socket, host, port) != AMQP_STATUS_OK) {
-    snprintf(error, 256, "cannot connect to %s:%d", host, port);
-    amqp_destroy_connection(conn);
-    return NULL;
-  }
-  amqp_rpc_reply_t r = camqp_login_plain(conn, "/", 0, AMQP_DEFAULT_FRAME_SIZE,
-                                         0, &amqp_empty_table, user, password);
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    snprintf(error, 256, "login failed");
-    amqp_destroy_connection(conn);
-    return NULL;
-  }
-  amqp_channel_open(conn, 1);
-  if (amqp_get_rpc_reply(conn).reply_type != AMQP_RESPONSE_NORMAL) {
-    snprintf(error, 256, "channel.open failed");
-    amqp_destroy_connection(conn);
-    return NULL;
-  }
-  return conn;
-}
-
-static void close_connection(amqp_connection_state_t conn) {
-  amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
-  amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
-  amqp_destroy_connection(conn);
-}
 
 /// Reads frames until every publish up to `target` is confirmed.
 static int wait_confirms(amqp_connection_state_t conn, uint64_t *confirmed,
@@ -78,7 +40,7 @@ double raw_publish_confirmed(const char *host, int port, const char *user,
                              const char *password, const char *queue,
                              int count, int body_size, int window,
                              char *error) {
-  amqp_connection_state_t conn = open_connection(host, port, user, password, error);
+  amqp_connection_state_t conn = raw_open_connection(host, port, user, password, error);
   if (!conn) return -1;
   amqp_confirm_select(conn, 1);
   amqp_get_rpc_reply(conn);
@@ -87,7 +49,7 @@ double raw_publish_confirmed(const char *host, int port, const char *user,
   amqp_bytes_t body = {.len = (size_t)body_size, .bytes = payload};
   amqp_basic_properties_t props = {._flags = AMQP_BASIC_DELIVERY_MODE_FLAG, .delivery_mode = 1};
   uint64_t confirmed = 0;
-  double start = now_seconds();
+  double start = raw_now_seconds();
   for (int i = 0; i < count; i++) {
     if ((uint64_t)i - confirmed >= (uint64_t)window &&
         wait_confirms(conn, &confirmed, (uint64_t)i - (uint64_t)window + 1, error) < 0) {
@@ -101,16 +63,16 @@ double raw_publish_confirmed(const char *host, int port, const char *user,
     }
   }
   int rc = wait_confirms(conn, &confirmed, (uint64_t)count, error);
-  double elapsed = now_seconds() - start;
+  double elapsed = raw_now_seconds() - start;
   free(payload);
-  close_connection(conn);
+  raw_close_connection(conn);
   return rc < 0 ? -1 : elapsed;
 }
 
 double raw_consume_ack(const char *host, int port, const char *user,
                        const char *password, const char *queue, int count,
                        int prefetch, char *error) {
-  amqp_connection_state_t conn = open_connection(host, port, user, password, error);
+  amqp_connection_state_t conn = raw_open_connection(host, port, user, password, error);
   if (!conn) return -1;
   amqp_basic_qos(conn, 1, 0, (uint16_t)prefetch, 0);
   amqp_basic_consume(conn, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
@@ -118,7 +80,7 @@ double raw_consume_ack(const char *host, int port, const char *user,
     snprintf(error, 256, "basic.consume failed");
     return -1;
   }
-  double start = now_seconds();
+  double start = raw_now_seconds();
   for (int i = 0; i < count; i++) {
     amqp_envelope_t envelope;
     amqp_maybe_release_buffers(conn);
@@ -130,15 +92,15 @@ double raw_consume_ack(const char *host, int port, const char *user,
     amqp_basic_ack(conn, 1, envelope.delivery_tag, 0);
     amqp_destroy_envelope(&envelope);
   }
-  double elapsed = now_seconds() - start;
-  close_connection(conn);
+  double elapsed = raw_now_seconds() - start;
+  raw_close_connection(conn);
   return elapsed;
 }
 
 double raw_round_trips(const char *host, int port, const char *user,
                        const char *password, const char *queue, int count,
                        double *latencies, char *error) {
-  amqp_connection_state_t conn = open_connection(host, port, user, password, error);
+  amqp_connection_state_t conn = raw_open_connection(host, port, user, password, error);
   if (!conn) return -1;
   amqp_confirm_select(conn, 1);
   amqp_get_rpc_reply(conn);
@@ -146,9 +108,9 @@ double raw_round_trips(const char *host, int port, const char *user,
   amqp_basic_consume(conn, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   amqp_get_rpc_reply(conn);
   amqp_basic_properties_t props = {._flags = AMQP_BASIC_DELIVERY_MODE_FLAG, .delivery_mode = 1};
-  double start = now_seconds();
+  double start = raw_now_seconds();
   for (int i = 0; i < count; i++) {
-    double t0 = now_seconds();
+    double t0 = raw_now_seconds();
     amqp_basic_publish(conn, 1, amqp_empty_bytes, amqp_cstring_bytes(queue), 0, 0, &props, amqp_cstring_bytes("ping"));
     int got_ack = 0, got_message = 0;
     // The confirm and the delivery arrive in either order.
@@ -175,9 +137,9 @@ double raw_round_trips(const char *host, int port, const char *user,
         got_message = 1;
       }
     }
-    latencies[i] = now_seconds() - t0;
+    latencies[i] = raw_now_seconds() - t0;
   }
-  double elapsed = now_seconds() - start;
-  close_connection(conn);
+  double elapsed = raw_now_seconds() - start;
+  raw_close_connection(conn);
   return elapsed;
 }

@@ -37,6 +37,9 @@ public actor CoordinatorEngine {
     /// Where each finished job's run report is written (HTML and JSON); nil: nowhere.
     let reports: ReportFiles?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
+    /// Each unfinished job's sagas as last read, so a tick decodes only the
+    /// sagas whose store version moved (see `SagaStore.sagas(jobId:reusing:)`).
+    private var sagaCache: [String: [String: StoredSaga]] = [:]
     /// Since when each job has had nothing in flight and nothing it could
     /// start (saga time). See `quietGraceSeconds`.
     private var quietSince: [String: Instant] = [:]
@@ -277,7 +280,8 @@ public actor CoordinatorEngine {
     }
 
     private func schedule(_ job: JobRecord, inventory: Inventory) async throws {
-        let stored = try await store.sagas(jobId: job.id)
+        let stored = try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:])
+        sagaCache[job.id] = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let at = now()
         let control = JobControl(paused: job.state == PatchFleetStore.JobState.paused,
                                  cancelled: job.state == PatchFleetStore.JobState.cancelling)
@@ -329,7 +333,8 @@ public actor CoordinatorEngine {
             quietSince[job.id] = nil
         }
         if !transitions.isEmpty { try await applyObserved(transitions, from: stored) }
-        let sagas = transitions.isEmpty ? stored.map(\.state) : try await store.sagas(jobId: job.id).map(\.state)
+        let sagas = transitions.isEmpty ? stored.map(\.state)
+            : try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:]).map(\.state)
         if sagas.allSatisfy(\.isDone) {
             let report = JobReport(jobId: job.id, sagas: sagas)
             let finished = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
@@ -340,6 +345,7 @@ public actor CoordinatorEngine {
             await writeReport(ended)
             try await store.setJobState(jobId: job.id, to: PatchFleetStore.JobState.finished, report: report, reason: nil, at: at, outbox: [finished])
             logger.notice("job \(job.id) finished: \(Self.summary(report))")
+            sagaCache[job.id] = nil
         }
     }
 
@@ -371,18 +377,30 @@ public actor CoordinatorEngine {
 
     // MARK: Helpers
 
-    /// Commits `transitions` and records the ones that took in the metrics.
+    /// Commits `transitions`; keeps the copies that took (see `remember`)
+    /// and records them in the metrics.
     private func applyObserved(_ transitions: [SagaTransition], from stored: [StoredSaga]) async throws {
         let results = try await store.apply(transitions)
         let before = Dictionary(stored.map { ($0.id, $0.state) }, uniquingKeysWith: { first, _ in first })
         for (transition, result) in zip(transitions, results) {
-            guard case .applied = result, let old = before[transition.sagaId] else { continue }
-            metrics.transition(from: old, to: transition.newState, at: transition.at)
+            guard case .applied(let version) = result else { continue }
+            remember(StoredSaga(state: transition.newState, version: version, updatedAt: transition.at))
+            if let old = before[transition.sagaId] { metrics.transition(from: old, to: transition.newState, at: transition.at) }
         }
     }
 
+    /// A saga as this engine last read or wrote it (nil if it has no copy).
+    func cachedSaga(_ sagaId: String, job: String) -> StoredSaga? { sagaCache[job]?[sagaId] }
+
+    /// Keeps the copy of a saga this engine just wrote, for the next tick
+    /// and the next result (only for jobs whose sagas it already holds).
+    func remember(_ saga: StoredSaga) {
+        guard sagaCache[saga.state.jobId] != nil else { return }
+        sagaCache[saga.state.jobId]![saga.id] = saga
+    }
+
     /// Tasks and timers for `commands`, plus a host event when the phase or outcome changed.
-    private func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
+    func messages(for commands: [SagaCommand], from old: HostSagaState, to new: HostSagaState,
                           causation: String?) throws -> [OutboxMessage] {
         let at = now()
         // One command outstanding at a time: the new state's deadline is its deadline.

@@ -33,6 +33,8 @@ public final class CoordinatorService: Sendable {
     /// into one more pass of the running round.
     private let dispatch = Mutex<(running: Bool, again: Bool)>((false, false))
     private let stopping = Atomic<Bool>(false)
+    /// Results in hand at once: also the largest batch applied in one store transaction.
+    static let resultsPrefetch = 64
 
     public init(engine: CoordinatorEngine, connection: AMQPConnection, store: any SagaStore, topology: FleetTopology,
                 now: @escaping @Sendable () -> Instant, tickInterval: Duration = .milliseconds(250),
@@ -53,19 +55,21 @@ public final class CoordinatorService: Sendable {
     public func run() async throws {
         try await connection.declare(topology.topology)
         let jobs = try await connection.consume(queue: topology.jobsQueue, prefetch: 8)
-        let results = try await connection.consume(queue: topology.resultsQueue, prefetch: 64)
+        let results = try await connection.consume(queue: topology.resultsQueue, prefetch: UInt16(Self.resultsPrefetch))
         let queries = try await connection.consume(queue: topology.queriesQueue, prefetch: 16)
         consumers.withLock { $0 = [jobs, results, queries] }
         if signer == nil {
             logger.warning("tasks and results are NOT signed: any broker user allowed to publish to the tasks exchange can command the workers (give a keyring)")
         }
         logger.notice("coordinator running")
+        let resultBatches = DeliveryBatches()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await delivery in jobs { await self.handleJobMessage(delivery) }
             }
+            group.addTask { try await resultBatches.pump(results) }
             group.addTask {
-                for try await delivery in results { await self.handleResult(delivery) }
+                while let batch = await resultBatches.next(max: Self.resultsPrefetch) { await self.handleResults(batch) }
             }
             group.addTask {
                 for try await delivery in queries { await self.handleQuery(delivery) }
@@ -73,10 +77,8 @@ public final class CoordinatorService: Sendable {
             group.addTask { await self.loop { await self.engine.tick() } }
             group.addTask { await self.loop { await self.dispatchOutbox() } }
             group.addTask { await self.loop(every: .seconds(2)) { await self.sampleMetrics() } }
-            // The consumers end on shutdown; then stop the timers.
-            try await group.next()
-            try await group.next()
-            try await group.next()
+            // The consumers (and the results' batches) end on shutdown; then stop the timers.
+            for _ in 0..<4 { try await group.next() }
             group.cancelAll()
         }
         await dispatchOutbox()  // what the last inputs produced
@@ -208,32 +210,40 @@ public final class CoordinatorService: Sendable {
         }
     }
 
-    private func handleResult(_ delivery: AMQPDelivery) async {
-        if let signer {
-            do throws(SigningError) { try signer.verify(delivery.properties, body: delivery.body) } catch {
-                await refuse(delivery, queue: topology.resultsQueue, reason: "result refused: \(error)", jobId: nil)
-                return
+    /// Verifies and decodes each result (refusing the bad ones one by one),
+    /// applies the rest in one store transaction, publishes what they
+    /// produced, then acks: every ack still follows its result's commit.
+    private func handleResults(_ batch: [AMQPDelivery]) async {
+        var valid: [(delivery: AMQPDelivery, result: ResultMessage, messageId: String)] = []
+        for delivery in batch {
+            if let signer {
+                do throws(SigningError) { try signer.verify(delivery.properties, body: delivery.body) } catch {
+                    await refuse(delivery, queue: topology.resultsQueue, reason: "result refused: \(error)", jobId: nil)
+                    continue
+                }
             }
+            let decoded: DecodedMessage
+            do { decoded = try decoder.decode(delivery) } catch {
+                await refuse(delivery, queue: topology.resultsQueue, reason: error.description, jobId: nil)
+                continue
+            }
+            guard case .result(let result, let envelope) = decoded else {
+                await refuse(delivery, queue: topology.resultsQueue, reason: "expected a patchfleet.result message", jobId: nil)
+                continue
+            }
+            valid.append((delivery, result, envelope.messageId))
         }
-        let decoded: DecodedMessage
-        do { decoded = try decoder.decode(delivery) } catch {
-            await refuse(delivery, queue: topology.resultsQueue, reason: error.description, jobId: nil)
-            return
-        }
-        guard case .result(let result, let envelope) = decoded else {
-            await refuse(delivery, queue: topology.resultsQueue, reason: "expected a patchfleet.result message", jobId: nil)
-            return
-        }
-        let outcome = await engine.apply(result, messageId: envelope.messageId)
-        engine.metrics.result(outcome)
-        switch outcome {
-        case .applied:
-            await dispatchOutbox()
-            delivery.ack()
-        case .duplicate, .stale:
-            delivery.ack()
-        case .refused(let reason):
-            await refuse(delivery, queue: topology.resultsQueue, reason: reason, jobId: result.task.jobId)
+        guard !valid.isEmpty else { return }
+        let outcomes = await engine.apply(batch: valid.map { ($0.result, $0.messageId) })
+        if outcomes.contains(.applied) { await dispatchOutbox() }
+        for (item, outcome) in zip(valid, outcomes) {
+            engine.metrics.result(outcome)
+            switch outcome {
+            case .applied, .duplicate, .stale:
+                item.delivery.ack()
+            case .refused(let reason):
+                await refuse(item.delivery, queue: topology.resultsQueue, reason: reason, jobId: item.result.task.jobId)
+            }
         }
     }
 

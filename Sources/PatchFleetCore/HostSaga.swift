@@ -199,6 +199,7 @@ struct SagaStep {
             issue(.checkHealth(HostRef(host: host)))
         case .healthReported(let health):
             if health.healthy {
+                state.returnedAt = now
                 startRestarts()
             } else {
                 failure("host unhealthy after leaving maintenance: \(health.detail)",

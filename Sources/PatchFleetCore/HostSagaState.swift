@@ -86,6 +86,11 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var cancelRequested = false
     public internal(set) var startedAt: Instant?
     public internal(set) var finishedAt: Instant?
+    /// Back in service: maintenance exited and the health check passed.
+    /// From here the host no longer counts against the cluster's
+    /// unavailability (restarts and failback run on a host in service), and
+    /// the settle delay runs from this moment.
+    public internal(set) var returnedAt: Instant?
 
     /// The host was in maintenance (or paused) before the job: never ended by us.
     public internal(set) var preexistingMaintenance = false
@@ -162,7 +167,15 @@ public struct HostSagaState: Codable, Sendable, Hashable {
         return phase == .rebalancing ? failbackQueue : moved
     }
 
-    /// Counts against `maxUnavailablePerCluster`: in flight (it may enter
-    /// maintenance at any moment) or left in a maintenance we started.
-    public var holdsClusterSlot: Bool { isActive || inMaintenance }
+    /// Counts against `maxUnavailablePerCluster`: in flight until back in
+    /// service (it may enter maintenance at any moment) or left in a
+    /// maintenance we started.
+    public var holdsClusterSlot: Bool { (isActive && returnedAt == nil) || inMaintenance }
+
+    /// When the host came back into service, if it did: the health check's
+    /// time, or (for a saga that ended without one) its end.
+    public var backInServiceAt: Instant? {
+        if let returnedAt { return returnedAt }
+        return isDone && enteredMaintenance && !inMaintenance ? finishedAt : nil
+    }
 }

@@ -67,10 +67,18 @@ public protocol SchedulingStrategy: Sendable {
 /// 3. At most `maxParallelClusters` clusters are in progress at once; a started
 ///    cluster keeps its slot until its last host is done.
 /// 4. Health gate: no host of a cluster starts while another of its hosts is
-///    down, rebooting or unhealthy (other than ones this job holds), nor before
-///    `settleDelaySeconds` have passed since the previous host came back.
+///    down, rebooting or unhealthy for a reason of its own. Hosts this job has
+///    out of service (in flight, or held in our maintenance) do not close the
+///    gate: they are counted by rule 5 instead, or a second slot would sit
+///    idle through every reboot of the first.
 /// 5. Never more than `maxUnavailablePerCluster` hosts out of service, counting
-///    hosts already out of service for other reasons.
+///    hosts already out of service for other reasons. A host that came back
+///    (maintenance exited, health checked) less than `settleDelaySeconds`
+///    ago still holds its slot: with one slot that is the settle delay
+///    between consecutive hosts; with k slots the cluster settles after each
+///    return with at most k - 1 others out. Its failback (Rule 3) may run on
+///    past that: the host is in service, and rule 6 keeps any host holding
+///    its VMs from being drained meanwhile.
 /// 6. No drain without capacity: the host's running HA VMs must fit on the
 ///    remaining in-service nodes with the configured headroom, on the cluster
 ///    as it will be once hosts already draining have moved their VMs (two
@@ -111,11 +119,16 @@ public struct Scheduler: SchedulingStrategy {
         }
 
         let groups = Dictionary(grouping: input.sagas, by: Scheduler.groupKey)
+        // One pass over the inventory, then every question is asked of one
+        // cluster's slice: scanning all VMs per host made a decision on
+        // 10,000 hosts quadratic (see docs/benchmarks.md, `scale`).
+        let index = ClusterIndex(input.inventory)
+        let started = groups.mapValues { group in group.contains { !$0.isPending } }
+        let work = groups.mapValues { remainingWork($0, input, index) }
         let orderedKeys = groups.keys.sorted { lhs, rhs in
-            let l = groups[lhs]!, r = groups[rhs]!
-            let lStarted = l.contains { !$0.isPending }, rStarted = r.contains { !$0.isPending }
+            let lStarted = started[lhs]!, rStarted = started[rhs]!
             if lStarted != rStarted { return lStarted }
-            let lWork = remainingWork(l, input), rWork = remainingWork(r, input)
+            let lWork = work[lhs]!, rWork = work[rhs]!
             if lWork != rWork { return lWork > rWork }
             return lhs < rhs
         }
@@ -141,8 +154,8 @@ public struct Scheduler: SchedulingStrategy {
                 }
                 continue
             }
-            let started = decideGroup(group, input: input, decision: &decision)
-            if started && !inProgress {
+            let startedNow = decideGroup(group, input: input, index: index, decision: &decision)
+            if startedNow && !inProgress {
                 inProgress = true
                 clustersInProgress += 1
             }
@@ -151,21 +164,25 @@ public struct Scheduler: SchedulingStrategy {
     }
 
     /// Decides one cluster (or one standalone host). Returns whether anything started.
-    func decideGroup(_ group: [HostSagaState], input: SchedulingInput, decision: inout SchedulingDecision) -> Bool {
+    func decideGroup(_ group: [HostSagaState], input: SchedulingInput, index: ClusterIndex,
+                     decision: inout SchedulingDecision) -> Bool {
         let policy = input.policy
-        let inventory = input.inventory
+        guard let cluster = group.first?.cluster else {
+            // A standalone host is its own group: no peers, no capacity to check.
+            let alone = Scheduler.order(group.filter(\.isPending), inventory: input.inventory)
+            return startIfWindowFits(alone, input: input, decision: &decision) > 0
+        }
+        let snapshot = index.snapshot(cluster)
+        let inventory = snapshot.inventory
         let waitingHosts = Scheduler.order(group.filter(\.isPending), inventory: inventory)
         func wait(_ reason: String) {
             decision.waiting += waitingHosts.map { HostDeferral(host: $0.host, reason: reason) }
         }
 
-        guard let cluster = group.first?.cluster else {
-            // A standalone host is its own group: no peers, no capacity to check.
-            return startIfWindowFits(waitingHosts, input: input, decision: &decision) > 0
-        }
-
+        // Hosts this job has out of service: they hold slots (rule 5) but
+        // never close the health gate (rule 4).
         let slotHolders = Set(group.filter(\.holdsClusterSlot).map(\.host))
-        let clusterHosts = inventory.hosts(inCluster: cluster)
+        let clusterHosts = snapshot.hosts
         let sick = clusterHosts.filter {
             !slotHolders.contains($0.name) && ($0.status == .down || $0.status == .rebooting || !$0.healthy)
         }
@@ -173,24 +190,31 @@ public struct Scheduler: SchedulingStrategy {
             wait("health gate: \(sick.map(\.name).sorted().joined(separator: ", ")) not healthy in cluster \(cluster)")
             return false
         }
-        let lastReturn = group.filter { $0.isDone && $0.enteredMaintenance }.compactMap(\.finishedAt).max()
-        if let lastReturn, input.now < lastReturn.adding(seconds: policy.settleDelaySeconds) {
-            let settled = lastReturn.adding(seconds: policy.settleDelaySeconds)
-            wait("settling until \(settled) after the previous host returned")
-            decision.wake(at: settled)
-            return false
-        }
 
         var outOfService = slotHolders.union(clusterHosts.filter { !$0.canReceiveVMs }.map(\.name))
+        // Hosts back in service for less than the settle delay keep their
+        // slot, counted from their return (their failback may still run).
+        let settlingUntil = group.compactMap { saga -> Instant? in
+            guard !outOfService.contains(saga.host),
+                  let settled = saga.backInServiceAt?.adding(seconds: policy.settleDelaySeconds), input.now < settled else { return nil }
+            return settled
+        }
+        let limit = policy.maxUnavailablePerCluster
         let holdingOthersVMs = Set(group.flatMap(\.vmsAwaitingFailback).map(\.movedTo))
         var started = false
         for saga in waitingHosts {
             let hostInfo = inventory.host(named: saga.host)
             // A host already out of service costs no slot: its precheck will skip it.
             let alreadyOut = !(hostInfo?.canReceiveVMs ?? false)
-            if !alreadyOut && outOfService.count >= policy.maxUnavailablePerCluster {
-                decision.waiting.append(HostDeferral(host: saga.host, reason:
-                    "cluster \(cluster) at its unavailability limit (\(outOfService.count) out of service, maxUnavailablePerCluster: \(policy.maxUnavailablePerCluster))"))
+            if !alreadyOut && outOfService.count + settlingUntil.count >= limit {
+                if let settled = settlingUntil.min(), outOfService.count < limit {
+                    decision.waiting.append(HostDeferral(host: saga.host, reason:
+                        "settling until \(settled) after the previous host returned (\(outOfService.count) out of service, \(settlingUntil.count) settling, maxUnavailablePerCluster: \(limit))"))
+                    decision.wake(at: settled)
+                } else {
+                    decision.waiting.append(HostDeferral(host: saga.host, reason:
+                        "cluster \(cluster) at its unavailability limit (\(outOfService.count) out of service, maxUnavailablePerCluster: \(limit))"))
+                }
                 continue
             }
             if holdingOthersVMs.contains(saga.host) {
@@ -203,7 +227,7 @@ public struct Scheduler: SchedulingStrategy {
                 decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
                 continue
             }
-            if let reason = windowMisfit(saga.host, input: input) {
+            if let reason = windowMisfit(saga.host, input: input, inventory: inventory) {
                 decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
                 continue
             }
@@ -217,7 +241,7 @@ public struct Scheduler: SchedulingStrategy {
     func startIfWindowFits(_ sagas: [HostSagaState], input: SchedulingInput, decision: inout SchedulingDecision) -> Int {
         var count = 0
         for saga in sagas {
-            if let reason = windowMisfit(saga.host, input: input) {
+            if let reason = windowMisfit(saga.host, input: input, inventory: input.inventory) {
                 decision.waiting.append(HostDeferral(host: saga.host, reason: reason))
             } else {
                 decision.start.append(saga.host)
@@ -228,17 +252,18 @@ public struct Scheduler: SchedulingStrategy {
     }
 
     /// Why a host's predicted duration does not fit the time left in the window, if it does not.
-    func windowMisfit(_ host: String, input: SchedulingInput) -> String? {
+    func windowMisfit(_ host: String, input: SchedulingInput, inventory: Inventory) -> String? {
         guard let window = input.policy.maintenanceWindow else { return nil }
-        let predicted = DurationModel.predictSeconds(host: host, inventory: input.inventory, policy: input.policy)
+        let predicted = DurationModel.predictSeconds(host: host, inventory: inventory, policy: input.policy)
         let left = window.end.seconds(since: input.now)
         guard predicted > left else { return nil }
         return "predicted \(Int(predicted / 60)) min does not fit the \(Int(left / 60)) min left in the maintenance window"
     }
 
-    func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput) -> Double {
-        group.filter(\.isPending).reduce(0) {
-            $0 + DurationModel.predictSeconds(host: $1.host, inventory: input.inventory, policy: input.policy)
+    func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput, _ index: ClusterIndex) -> Double {
+        let inventory = group.first?.cluster.map { index.snapshot($0).inventory } ?? input.inventory
+        return group.filter(\.isPending).reduce(0) {
+            $0 + DurationModel.predictSeconds(host: $1.host, inventory: inventory, policy: input.policy)
         }
     }
 
@@ -246,8 +271,10 @@ public struct Scheduler: SchedulingStrategy {
     /// moved their running VMs off: two drains in one cluster must fit
     /// together, not each on its own.
     static func projectedSnapshot(cluster: String, draining: Set<String>, inventory: Inventory, policy: Policy) -> ClusterSnapshot {
-        var scratch = Inventory(hosts: inventory.hosts(inCluster: cluster),
-                                vms: inventory.vms.filter { vm in inventory.host(named: vm.host)?.cluster == cluster })
+        // `inventory` may be the whole datacenter or the cluster's slice.
+        let hosts = inventory.hosts(inCluster: cluster)
+        let names = Set(hosts.map(\.name))
+        var scratch = Inventory(hosts: hosts, vms: inventory.vms.filter { names.contains($0.host) })
         for host in draining.sorted() where scratch.vms.contains(where: { $0.host == host && $0.power.consumesMemory }) {
             var planning = scratch
             if let index = planning.hosts.firstIndex(where: { $0.name == host }) { planning.hosts[index].status = .up }
@@ -269,8 +296,14 @@ public struct Scheduler: SchedulingStrategy {
 
     /// Less to move first (memory, then VM count), then by name: stable.
     public static func order(_ sagas: [HostSagaState], inventory: Inventory) -> [HostSagaState] {
-        sagas.sorted { lhs, rhs in
-            let l = movingLoad(lhs.host, inventory), r = movingLoad(rhs.host, inventory)
+        // Each host's load once, not once per comparison.
+        var load: [String: Load] = [:]
+        for vm in inventory.vms where vm.power.consumesMemory {
+            load[vm.host, default: Load(memoryMB: 0, vmCount: 0)].add(vm)
+        }
+        let zero = Load(memoryMB: 0, vmCount: 0)
+        return sagas.sorted { lhs, rhs in
+            let l = load[lhs.host] ?? zero, r = load[rhs.host] ?? zero
             if l != r { return l < r }
             return lhs.host < rhs.host
         }
@@ -280,6 +313,10 @@ public struct Scheduler: SchedulingStrategy {
         var memoryMB: Int
         var vmCount: Int
         static func < (lhs: Load, rhs: Load) -> Bool { (lhs.memoryMB, lhs.vmCount) < (rhs.memoryMB, rhs.vmCount) }
+        mutating func add(_ vm: VM) {
+            memoryMB += vm.memoryMB
+            vmCount += 1
+        }
     }
 
     static func movingLoad(_ host: String, _ inventory: Inventory) -> Load {

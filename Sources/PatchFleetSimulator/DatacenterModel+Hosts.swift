@@ -30,7 +30,7 @@ extension DatacenterModel {
             let running = inventory.vms(on: host).contains { $0.power.consumesMemory }
             let next: HostStatus = running ? .paused : .maintenance
             if info.status != next { setStatus(host, next, by: .patchfleet) }
-            return answer((), after: scaled(5), host: host)
+            return answer((), after: scaled(durations.maintenanceSeconds), host: host)
         }
         // The backend's own drain: live-migrate HA VMs, save the rest.
         setStatus(host, .draining, by: .patchfleet)
@@ -75,7 +75,7 @@ extension DatacenterModel {
         guard let info = inventory.host(named: host) else { return missingHost(host) }
         guard isReachable(info) else { return unreachable(host) }
         if info.status != .up { setStatus(host, .up, by: .patchfleet) }
-        return answer((), after: scaled(5), host: host)
+        return answer((), after: scaled(durations.maintenanceSeconds), host: host)
     }
 
     public mutating func health(of host: String, at time: Instant) -> Ticket<HostHealth> {

@@ -9,6 +9,8 @@ public struct SimulatedDurations: Codable, Sendable, Hashable {
     public var saveStateSeconds: Double = 15
     public var shutDownSeconds: Double = 30
     public var startSeconds: Double = 20
+    /// Entering (cordon) or leaving maintenance mode.
+    public var maintenanceSeconds: Double = 5
     public var installMinSeconds: Double = 900
     public var installMaxSeconds: Double = 3600
     public var rebootMinSeconds: Double = 300
@@ -26,7 +28,7 @@ public struct SimulatedDurations: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case liveMigrationMBPerSecond, quickMigrationMBPerSecond, migrationOverheadSeconds, coldMoveSeconds
-        case saveStateSeconds, shutDownSeconds, startSeconds, installMinSeconds, installMaxSeconds
+        case saveStateSeconds, shutDownSeconds, startSeconds, maintenanceSeconds, installMinSeconds, installMaxSeconds
         case rebootMinSeconds, rebootMaxSeconds, callLatencySeconds, timeoutSeconds, pendingRebootProbability, timeScale
     }
 
@@ -41,6 +43,7 @@ public struct SimulatedDurations: Codable, Sendable, Hashable {
         saveStateSeconds = try v(.saveStateSeconds, d.saveStateSeconds)
         shutDownSeconds = try v(.shutDownSeconds, d.shutDownSeconds)
         startSeconds = try v(.startSeconds, d.startSeconds)
+        maintenanceSeconds = try v(.maintenanceSeconds, d.maintenanceSeconds)
         installMinSeconds = try v(.installMinSeconds, d.installMinSeconds)
         installMaxSeconds = try v(.installMaxSeconds, d.installMaxSeconds)
         rebootMinSeconds = try v(.rebootMinSeconds, d.rebootMinSeconds)

@@ -55,7 +55,7 @@ public struct CommandExecutor: Sendable {
         var hosts = [target]
         if let cluster = target.cluster { hosts = try await virtualization.listHosts(cluster: cluster) }
         let names = Set(hosts.map(\.name))
-        let vms = try await virtualization.listVMs(host: nil).filter { names.contains($0.host) }
+        let vms = try await virtualization.listVMs(onHosts: names)
         return ClusterSnapshot(hosts: hosts, vms: vms)
     }
 

@@ -152,9 +152,45 @@ import Testing
         let finished = harness.state.finishedAt!
         let early = Scheduler().decide(SchedulingInput(policy: Policy(), sagas: sagas, inventory: inventory, now: finished.adding(seconds: 10)))
         #expect(!early.start.contains { $0.hasPrefix("A") })
-        #expect(early.nextEvaluationAt == finished.adding(seconds: Policy().settleDelaySeconds))
+        // The settle delay runs from the host's return to service (its failback may still follow).
+        let returned = try! #require(harness.state.returnedAt)
+        #expect(returned <= finished)
+        #expect(early.nextEvaluationAt == returned.adding(seconds: Policy().settleDelaySeconds))
         let later = Scheduler().decide(SchedulingInput(policy: Policy(), sagas: sagas, inventory: inventory, now: finished.adding(seconds: 301)))
         #expect(later.start.contains { $0.hasPrefix("A") })
+    }
+
+    @Test func withTwoSlotsAReturnedHostHoldsItsSlotOnlyWhileSettling() {
+        let inventory = Self.twoClusters()
+        var policy = Policy()
+        policy.maxUnavailablePerCluster = 2
+        var sagas = Self.sagas(inventory, policy: policy)
+        var harness = SagaHarness(sagas[0], inventory: inventory)
+        harness.send(.start)
+        harness.run()
+        #expect(harness.outcome == .patched)
+        sagas[0] = harness.state
+        let finished = harness.state.finishedAt!
+        // A1 settling holds one of the two slots: one more host of A may start, not two.
+        let early = Scheduler().decide(SchedulingInput(policy: policy, sagas: sagas, inventory: harness.inventory,
+                                                       now: finished.adding(seconds: 10)))
+        #expect(early.start.filter { $0.hasPrefix("A") }.count == 1)
+        #expect(early.waiting.contains { $0.reason.contains("settling") })
+        #expect(early.nextEvaluationAt == harness.state.returnedAt!.adding(seconds: policy.settleDelaySeconds))
+    }
+
+    @Test func aHostThisJobRebootsDoesNotCloseTheHealthGate() {
+        var inventory = Self.twoClusters()
+        var policy = Policy()
+        policy.maxUnavailablePerCluster = 2
+        var sagas = Self.sagas(inventory, policy: policy)
+        sagas[0] = Self.started(sagas[0])
+        inventory.hosts[0].status = .rebooting   // A1, ours, mid-reboot
+        inventory.vms.removeAll { $0.host == "A1" }
+        let decision = Scheduler().decide(SchedulingInput(policy: policy, sagas: sagas, inventory: inventory, now: Fixtures.t0))
+        // It counts against the limit (one slot left), but does not block the second slot.
+        #expect(decision.start.filter { $0.hasPrefix("A") }.count == 1)
+        #expect(!decision.waiting.contains { $0.reason.contains("health gate") })
     }
 
     @Test func hostsWithLessToMoveGoFirstAndOrderIsStable() {

@@ -26,4 +26,19 @@ double raw_round_trips(const char *host, int port, const char *user,
                        const char *password, const char *queue, int count,
                        double *latencies, char *error);
 
+/// The broker's ceiling for the fleet's message pattern (`patchfleet-bench
+/// fleet`). A step is what one saga step costs the broker: a task published
+/// (confirmed) to `task_queue`, consumed and acked, a result published
+/// (confirmed) to `result_queue`, consumed and acked. `timers` more steps
+/// take only the second hop (a saga timer comes back as a result), and
+/// `events` confirmed publishes to `event_exchange` are spread over the
+/// steps. At most `window` steps are in flight (the fleet's sagas in
+/// parallel). The queues must exist (the caller declares them like the
+/// fleet's: quorum). Messages are persistent, `body_size` bytes.
+double raw_saga_steps(const char *host, int port, const char *user,
+                      const char *password, const char *task_queue,
+                      const char *result_queue, const char *event_exchange,
+                      int tasks, int timers, int events, int body_size,
+                      int window, char *error);
+
 #endif

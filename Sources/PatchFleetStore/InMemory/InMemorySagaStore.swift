@@ -66,6 +66,14 @@ public final class InMemorySagaStore: SagaStore {
         read { $0.sagas(ofJob: jobId) }
     }
 
+    /// Same contract as the SQLite store: a known copy stands for a saga whose version has not moved.
+    public func sagas(jobId: String, reusing known: [String: StoredSaga]) async throws(SagaStoreError) -> [StoredSaga] {
+        read { $0.sagas(ofJob: jobId) }.map { saga in
+            if let copy = known[saga.id], copy.version == saga.version { return copy }
+            return saga
+        }
+    }
+
     public func sagasOfUnfinishedJobs() async throws(SagaStoreError) -> [StoredSaga] {
         read { c in c.jobsInOrder.filter { !$0.state.isTerminal }.flatMap { c.sagas(ofJob: $0.id) } }
     }

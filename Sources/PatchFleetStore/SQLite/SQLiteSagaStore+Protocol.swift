@@ -50,6 +50,22 @@ extension SQLiteSagaStore {
         }
     }
 
+    public func sagas(jobId: String, reusing known: [String: StoredSaga]) async throws(SagaStoreError) -> [StoredSaga] {
+        try await read { db in
+            // Ids and versions first (no JSON); one read transaction, so the
+            // rows fetched after are of the same moment.
+            let current = try Row.fetchAll(db, sql: "SELECT id, version FROM sagas WHERE job_id = ? ORDER BY seq", arguments: [jobId])
+            return try current.map { row -> StoredSaga in
+                let id: String = row["id"]
+                if let cached = known[id], cached.version == row["version"] as Int { return cached }
+                guard let fresh = try Row.fetchOne(db, sql: "SELECT * FROM sagas WHERE id = ?", arguments: [id]) else {
+                    throw SagaStoreError.sagaNotFound(sagaId: id)
+                }
+                return try SQLiteRows.saga(fresh)
+            }
+        }
+    }
+
     public func sagasOfUnfinishedJobs() async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
             try Row.fetchAll(db, sql: """

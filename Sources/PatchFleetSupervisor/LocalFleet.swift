@@ -1,20 +1,20 @@
 import AMQP
-import ArgumentParser
 import Foundation
-import PatchFleetSupervisor
 import PatchFleetWire
 import Synchronization
 
 /// A fleet of `patchfleet` processes on this machine, on a prefix of its own:
-/// what `patchfleet demo` and `patchfleet chaos` run. Each process is
+/// what `patchfleet demo`, `patchfleet chaos` and `patchfleet-bench fleet` run. Each process is
 /// started with its arguments remembered, waited for until its log says it
 /// serves, and can be killed and started again (the chaos run does both).
 /// Tasks and results are signed with a throwaway keyring, as in production.
-final class LocalFleet: Sendable {
-    let directory: String
-    let url: String
-    let topology: FleetTopology
-    let timeScale: Double
+public final class LocalFleet: Sendable {
+    public let directory: String
+    public let url: String
+    public let topology: FleetTopology
+    public let timeScale: Double
+    /// The `patchfleet` executable the members run.
+    public let executable: String
     private struct Member {
         var arguments: [String]
         var ready: String
@@ -23,13 +23,17 @@ final class LocalFleet: Sendable {
     }
     private let members = Mutex<[String: Member]>([:])
 
-    var snapshot: String { "\(directory)/lab.json" }
-    var labQueue: String { "\(topology.prefix).lab" }
-    var keyring: String { "\(directory)/keyring.yaml" }
-    var store: String { "\(directory)/coordinator.sqlite" }
-    var names: [String] { members.withLock { $0.keys.sorted() } }
+    public var snapshot: String { "\(directory)/lab.json" }
+    public var labQueue: String { "\(topology.prefix).lab" }
+    public var keyring: String { "\(directory)/keyring.yaml" }
+    public var store: String { "\(directory)/coordinator.sqlite" }
+    public var names: [String] { members.withLock { $0.keys.sorted() } }
 
-    init(directory: String, url: String, topology: FleetTopology, timeScale: Double) {
+    /// `executable`: `patchfleet` itself by default (the demo and chaos run
+    /// more of themselves); the bench passes the path of its sibling binary.
+    public init(directory: String, url: String, topology: FleetTopology, timeScale: Double,
+                executable: String = currentExecutable()) {
+        self.executable = executable
         self.directory = directory
         self.url = url
         self.topology = topology
@@ -38,23 +42,23 @@ final class LocalFleet: Sendable {
 
     private var common: [String] { ["--url", url, "--prefix", topology.prefix, "--keyring", keyring] }
 
-    func startLab(inventory: String) async throws {
+    public func startLab(inventory: String) async throws {
         try await launch("lab", ["lab", "--inventory", inventory, "--time-scale", String(timeScale), "--queue", labQueue,
                                  "--snapshot", snapshot, "--url", url], ready: "lab serving")
     }
 
-    func startCoordinator(catalog: String, extra: [String] = []) async throws {
+    public func startCoordinator(catalog: String, extra: [String] = []) async throws {
         try writeKeyring()
         try await launch("coordinator", ["coordinator", "--store", store, "--catalog", catalog, "--time-scale", String(timeScale),
                                          "--lab-queue", labQueue] + extra + common, ready: "coordinator running")
     }
 
-    func startWorkers(perRole: Int) async throws {
+    public func startWorkers(perRole: Int, concurrency: Int = 4) async throws {
         try writeKeyring()
         for role in Role.allCases {
             for index in 1...perRole {
                 try await launch("worker-\(role.rawValue)-\(index)",
-                                 ["worker", "--roles", role.rawValue, "--concurrency", "4", "--time-scale", String(timeScale),
+                                 ["worker", "--roles", role.rawValue, "--concurrency", String(concurrency), "--time-scale", String(timeScale),
                                   // Metrics and probes on a port of the kernel's choosing: the log says which.
                                   "--lab-queue", labQueue, "--http-address", "127.0.0.1:0"] + common, ready: "worker serving")
             }
@@ -70,29 +74,34 @@ final class LocalFleet: Sendable {
     private func launch(_ name: String, _ arguments: [String], ready text: String) async throws {
         let starts = members.withLock { ($0[name]?.starts ?? 0) + 1 }
         let log = starts == 1 ? "\(directory)/\(name).log" : "\(directory)/\(name).\(starts).log"
-        let process = try ChildProcess(currentExecutable(), arguments, logPath: log, environment: ["PATCHFLEET_CONFIG": ""])
+        let process = try ChildProcess(executable, arguments, logPath: log, environment: ["PATCHFLEET_CONFIG": ""])
         members.withLock { $0[name] = Member(arguments: arguments, ready: text, process: process, starts: starts) }
         // Readiness: the log line, within a minute (a broker restart may be under way).
         for _ in 0..<1200 {
             if process.output().contains(text) { return }
             if process.hasExited {
-                throw ValidationError("\(name) stopped before it was ready (log \(log)):\n\(process.output())")
+                throw SpawnError(description: "\(name) stopped before it was ready (log \(log)):\n\(process.output())")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ValidationError("\(name) not ready after 60 s (log \(log))")
+        throw SpawnError(description: "\(name) not ready after 60 s (log \(log))")
+    }
+
+    /// The process id of a running member, for the bench's CPU accounting.
+    public func pid(of name: String) -> pid_t? {
+        members.withLock { $0[name]?.process.pid }
     }
 
     /// Sends `signal` and waits for the exit; returns its status.
     @discardableResult
-    func kill(_ name: String, _ signal: Int32) async -> Int32? {
+    public func kill(_ name: String, _ signal: Int32) async -> Int32? {
         guard let process = members.withLock({ $0[name]?.process }) else { return nil }
         process.kill(signal)
         return await process.exitStatus()
     }
 
     /// Starts `name` again with the arguments it had.
-    func restart(_ name: String) async throws {
+    public func restart(_ name: String) async throws {
         guard let member = members.withLock({ $0[name] }) else { return }
         try await launch(name, member.arguments, ready: member.ready)
     }
@@ -101,7 +110,7 @@ final class LocalFleet: Sendable {
     /// whole run), waits for each; returns the ones that did not exit 0.
     /// Then deletes the fleet's queues and exchanges.
     @discardableResult
-    func stop(connection: AMQPConnection) async -> [String] {
+    public func stop(connection: AMQPConnection) async -> [String] {
         let all = members.withLock { table in
             defer { table = [:] }
             return table
