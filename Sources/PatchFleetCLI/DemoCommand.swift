@@ -38,7 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
     var runDirectory: String?
     @Option(help: "Give up following the job after this many seconds.")
     var timeout: Double = 300
-    @Option(help: ArgumentHelp("The coordinator's dashboard and metrics (`off`: none). Default: 127.0.0.1:9470, or a free port when that is taken.", valueName: "host:port"))
+    @Option(help: ArgumentHelp("The coordinator's dashboard and metrics (`off`: none). Default: the coordinator's, 127.0.0.1:9470 unless another process has it.", valueName: "host:port"))
     var httpAddress: String?
     @Option(help: "Keep the fleet (and its dashboard) up this many seconds after the job ends, to look around.")
     var linger: Double = 0
@@ -64,7 +64,6 @@ struct DemoCommand: AsyncParsableCommand {
         let configuration = try fleet.amqpConfiguration(settings)
         let connection = try await AMQPConnection.connect(configuration, recovery: .default)
 
-        let dashboard = try Self.dashboardAddress(httpAddress)
         let fleetProcesses = LocalFleet(directory: directory, url: url, topology: topology, timeScale: timeScale)
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM]).stream
         let status: Int32
@@ -72,11 +71,11 @@ struct DemoCommand: AsyncParsableCommand {
             status = try await withThrowingTaskGroup(of: Int32?.self) { group in
                 group.addTask {
                     try await fleetProcesses.startLab(inventory: inventory)
-                    try await fleetProcesses.startCoordinator(catalog: inventory, extra: ["--http-address", dashboard])
+                    try await fleetProcesses.startCoordinator(catalog: inventory, extra: httpAddress.map { ["--http-address", $0] } ?? [])
                     try await fleetProcesses.startWorkers(perRole: workersPerRole)
                     print("fleet up: lab, coordinator and \(3 * workersPerRole) workers as separate processes "
                           + "(time scale \(Int(timeScale))x, prefix \(topology.prefix)); logs in \(directory)")
-                    if dashboard != "off" { print("dashboard: http://\(dashboard)/  (metrics: /metrics)") }
+                    if httpAddress != "off", let dashboard = await Self.dashboardURL(fleetProcesses) { print("dashboard: \(dashboard)  (metrics: \(dashboard)metrics)") }
                     print()
                     let status = try await JobSubmitter(connection: connection, topology: topology, user: configuration.user)
                         .submit(spec, follow: true, timeout: timeout)
@@ -120,14 +119,20 @@ struct DemoCommand: AsyncParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// The dashboard's address: the one given, else the coordinator's
-    /// default when it is free, else a free port (another fleet has it).
-    static func dashboardAddress(_ given: String?) throws -> String {
-        if let given { return given }
-        let fallback = try HTTPAddress(parsing: CoordinatorCommand.defaultHTTPAddress)
-        if portIsFree(fallback) { return fallback.description }
-        guard let port = freePort() else { return "off" }
-        return HTTPAddress(host: "127.0.0.1", port: port).description
+    /// Where the coordinator serves its dashboard, from its log: the
+    /// address it was given, or its default unless another process (another
+    /// demo, a test run) had it first, in which case it says so and serves none.
+    static func dashboardURL(_ fleet: LocalFleet) async -> String? {
+        for _ in 0..<100 {
+            let log = fleet.output(of: "coordinator")
+            if let line = log.split(separator: "\n").first(where: { $0.contains("dashboard and metrics on http://") }),
+               let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") }) {
+                return String(url)
+            }
+            if log.contains("no dashboard, metrics or probes") { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
     }
 
     /// The run's directory (created if missing), or a new temporary one.

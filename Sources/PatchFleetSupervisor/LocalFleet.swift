@@ -88,6 +88,11 @@ public final class LocalFleet: Sendable {
     }
 
     /// The process id of a running member, for the bench's CPU accounting.
+    /// What `name` has logged so far (its current start).
+    public func output(of name: String) -> String {
+        members.withLock { $0[name]?.process }?.output() ?? ""
+    }
+
     public func pid(of name: String) -> pid_t? {
         members.withLock { $0[name]?.process.pid }
     }
