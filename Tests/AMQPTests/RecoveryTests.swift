@@ -1,12 +1,11 @@
 import AMQP
 import Foundation
-import PatchFleetTestSupport
 import Testing
 
 /// Kills, restarts and freezes a broker of its own, so these run one at a time.
 @Suite("AMQP recovery", .serialized, .timeLimit(.minutes(5)))
 struct RecoveryTests {
-    static let broker = DisposableBroker(name: "amqp-recovery-test", port: freeBrokerPort(preferred: 5692))
+    static let broker = DisposableBroker(name: "amqp-recovery-test", port: 5692)
 
     init() async throws { try await Self.broker.run("start") }
 

@@ -12,10 +12,9 @@ struct TLSTests {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }()
-    static let plainPort = freeBrokerPort(preferred: 5694)
-    static let tlsPort = plainPort + 1
+    static let tlsPort = 5695
     static let broker = DisposableBroker(
-        name: "amqp-tls-test", port: plainPort,
+        name: "amqp-tls-test", port: 5694,
         environment: ["PATCHFLEET_BROKER_TLS_PORT": String(tlsPort), "PATCHFLEET_BROKER_TLS_DIR": certificates.path])
 
     /// Swift Testing makes one suite instance per test: set up once per process.

@@ -10,8 +10,7 @@ import Testing
 struct ChaosRunTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let port = freeBrokerPort(preferred: 5698)
-    static let broker = ["PATCHFLEET_BROKER_NAME": "chaos-test", "PATCHFLEET_BROKER_PORT": String(port)]
+    static let broker = ["PATCHFLEET_BROKER_NAME": "chaos-test", "PATCHFLEET_BROKER_PORT": "5698"]
 
     @Test func workersCoordinatorAndBrokerKilledMidJobAndEveryInvariantHolds() async throws {
         let script = Self.repo.appendingPathComponent("deploy/local/broker.sh").path
@@ -20,7 +19,7 @@ struct ChaosRunTests {
         let chaos = try ChildProcess(patchfleetExecutable(), [
             "chaos", "--seed", "3", "--clusters", "4", "--hosts-per-cluster", "4", "--workers-per-role", "1",
             "--time-scale", "1000", "--fault-interval", "2", "--broker-restarts", "1", "--broker-script", script,
-            "--timeout", "240", "--run-directory", directory, "--url", "amqp://guest:guest@127.0.0.1:\(Self.port)/%2f",
+            "--timeout", "240", "--run-directory", directory, "--url", "amqp://guest:guest@127.0.0.1:5698/%2f",
         ], log: "chaos-test", environment: Self.broker)
         let status = await chaos.exitStatus()
         let output = chaos.output()

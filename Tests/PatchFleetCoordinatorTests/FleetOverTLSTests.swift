@@ -9,15 +9,14 @@ import Testing
 /// against that CA) patch a host to its end.
 ///
 /// The broker's ports: `PATCHFLEET_TLS_FLEET_BROKER_PORT` (plain; TLS is the
-/// next port), default 5696 or the first free pair after it, so parallel
-/// checkouts keep apart.
+/// next port), default 5696, so parallel checkouts can keep apart.
 @Suite("Fleet over TLS", .serialized, .timeLimit(.minutes(3)))
 struct FleetOverTLSTests {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     @Test func aCoordinatorAndWorkersOverAmqpsRunAJobToItsEnd() async throws {
-        let port = Int(ProcessInfo.processInfo.environment["PATCHFLEET_TLS_FLEET_BROKER_PORT"] ?? "") ?? freeBrokerPort(preferred: 5696)
+        let port = Int(ProcessInfo.processInfo.environment["PATCHFLEET_TLS_FLEET_BROKER_PORT"] ?? "") ?? 5696
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("patchfleet-fleet-tls-\(getpid())")
         try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: certificates) }

@@ -57,29 +57,3 @@ public func freeTCPPort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
-
-/// A port for a test's own RabbitMQ node, chosen among `candidates` so that
-/// the AMQP port, the one after it (a TLS listener) and the Erlang
-/// distribution port (AMQP + 20000, as deploy/local/broker.sh sets it) are
-/// all free now: a second broker on the machine (another checkout's tests,
-/// a benchmark) never makes these tests fail. `preferred` first, so a quiet
-/// machine uses the same ports every run (the fallbacks start above every
-/// suite's preferred port, so two suites falling back never meet one's preferred).
-public func freeBrokerPort(preferred: Int, candidates: ClosedRange<Int> = 5720...5999) -> Int {
-    func free(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-    for port in [preferred] + Array(candidates) where free(port) && free(port + 1) && free(port + 20_000) {
-        return port
-    }
-    return preferred
-}
