@@ -123,11 +123,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         if let httpAddress {
             let registry = FleetMetricsRegistry.bootstrap()
             let readiness = ConnectionReadiness()
-            let deadQueue = topology.queues.first { $0.name == topology.deadQueue }
-            let data = DashboardData(store: sagaStore, now: now, deadLetters: feed, deadLetterDepth: {
-                guard let deadQueue else { return nil }
-                return try? await connection.declare(deadQueue).messageCount
-            })
+            // The depth the service's metrics sampler read last (every 2 s).
+            let data = DashboardData(store: sagaStore, now: now, deadLetters: feed,
+                                     deadLetterDepth: { engine.metrics.depth(of: topology.deadQueue) })
             // The run report of any job, as `patchfleet report` renders it (a running job: so far).
             let dashboard = Dashboard(data: data, token: token, logger: logger, reportPage: { id in
                 guard let job = try await sagaStore.job(id: id) else { return nil }

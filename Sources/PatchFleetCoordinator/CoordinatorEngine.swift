@@ -33,7 +33,7 @@ public actor CoordinatorEngine {
     /// says (see `HostSaga.overdue`): the wall-clock floor times the time scale.
     let minimumTaskWaitSeconds: Double
     /// Prometheus series through swift-metrics (no-ops unless the process bootstrapped a backend).
-    public let metrics: CoordinatorMetrics
+    nonisolated public let metrics: CoordinatorMetrics
     /// Where each finished job's run report is written (HTML and JSON); nil: nowhere.
     let reports: ReportFiles?
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?

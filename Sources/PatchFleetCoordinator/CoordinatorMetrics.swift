@@ -19,10 +19,9 @@ import Synchronization
 ///   `patchfleet_host_failures_total{outcome,step}`: why hosts did not get patched;
 /// - `patchfleet_results_total{outcome}`: applied, duplicate, stale, refused.
 public final class CoordinatorMetrics: Sendable {
-    /// When each saga entered its current phase (saga time). In memory: after
-    /// a restart the first step of each running saga is not measured, which
-    /// is better than measuring it from a guess.
-    private let phaseSince = Mutex<[String: (SagaPhase, Instant)]>([:])
+    /// The queue depths of the last sample, for the dashboard: it shows the
+    /// same reading instead of asking the broker again for every snapshot.
+    private let depths = Mutex<[String: Int]>([:])
 
     public init() {}
 
@@ -33,12 +32,7 @@ public final class CoordinatorMetrics: Sendable {
                 .recordNanoseconds(Self.nanoseconds(at.seconds(since: since)))
         }
         guard old.phase != new.phase else { return }
-        let entered = phaseSince.withLock { table -> Instant? in
-            let previous = table[new.sagaId]
-            if new.isDone { table[new.sagaId] = nil } else { table[new.sagaId] = (new.phase, at) }
-            return previous?.0 == old.phase ? previous?.1 : nil
-        }
-        if let entered, old.phase != .pending {
+        if let entered = Self.phaseEntered(old), old.phase != .pending {
             Timer(label: "patchfleet_saga_step_duration_seconds", dimensions: [("step", old.phase.rawValue)])
                 .recordNanoseconds(Self.nanoseconds(at.seconds(since: entered)))
         }
@@ -81,7 +75,19 @@ public final class CoordinatorMetrics: Sendable {
     }
 
     public func queueDepth(_ queue: String, messages: Int) {
+        depths.withLock { $0[queue] = messages }
         Gauge(label: "patchfleet_queue_messages", dimensions: [("queue", queue)]).record(messages)
+    }
+
+    /// Messages in `queue` at the last sample (nil before the first).
+    public func depth(of queue: String) -> Int? { depths.withLock { $0[queue] } }
+
+    /// When the saga entered the phase it is in, from its own timeline (the
+    /// first of the entries at the end that are in that phase): survives a
+    /// coordinator restart. Nil for a saga stored before timelines.
+    static func phaseEntered(_ saga: HostSagaState) -> Instant? {
+        guard let timeline = saga.timeline else { return nil }
+        return timeline.reversed().prefix { $0.phase == saga.phase }.last?.at
     }
 
     static func nanoseconds(_ seconds: Double) -> Int64 { Int64(max(0, seconds) * 1_000_000_000) }

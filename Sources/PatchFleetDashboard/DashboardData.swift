@@ -22,12 +22,12 @@ public actor DashboardData {
     let store: any SagaStore
     let now: @Sendable () -> Instant
     let deadLetters: DeadLetterFeed
-    let deadLetterDepth: @Sendable () async -> Int?
+    let deadLetterDepth: @Sendable () -> Int?
     let freshFor: Duration
     private var cache: [String: (at: ContinuousClock.Instant, snapshot: DashboardSnapshot)] = [:]
 
     public init(store: any SagaStore, now: @escaping @Sendable () -> Instant, deadLetters: DeadLetterFeed,
-                deadLetterDepth: @escaping @Sendable () async -> Int? = { nil }, freshFor: Duration = .milliseconds(500)) {
+                deadLetterDepth: @escaping @Sendable () -> Int? = { nil }, freshFor: Duration = .milliseconds(500)) {
         self.store = store
         self.now = now
         self.deadLetters = deadLetters
@@ -36,9 +36,17 @@ public actor DashboardData {
     }
 
     public func jobs(limit: Int = 50) async throws -> [DashboardJobSummary] {
+        try await summaries(of: try await store.jobs(limit: limit))
+    }
+
+    private func summaries(of records: [JobRecord]) async throws -> [DashboardJobSummary] {
         var summaries: [DashboardJobSummary] = []
-        for job in try await store.jobs(limit: limit) {
-            summaries.append(DashboardModel.summary(job, sagas: try await sagas(of: job)))
+        for job in records {
+            if let report = job.report {
+                summaries.append(DashboardModel.summary(job, report: report))
+            } else {
+                summaries.append(DashboardModel.summary(job, sagas: try await store.sagas(jobId: job.id).map(\.state)))
+            }
         }
         return summaries
     }
@@ -49,26 +57,21 @@ public actor DashboardData {
     }
 
     /// The newest job that is still running, else the newest: what the page opens on.
-    public func defaultJobId() async throws -> String? {
-        let jobs = try await store.jobs(limit: 50)
-        return (jobs.first { !$0.state.isTerminal } ?? jobs.first)?.id
+    static func defaultJobId(_ records: [JobRecord]) -> String? {
+        (records.first { !$0.state.isTerminal } ?? records.first)?.id
     }
 
     public func snapshot(job id: String?) async throws -> DashboardSnapshot {
         let key = id ?? ""
         if let cached = cache[key], ContinuousClock.now - cached.at < freshFor { return cached.snapshot }
-        let chosen: String? = if let id { id } else { try await defaultJobId() }
+        let records = try await store.jobs(limit: 50)  // one read for the list and the default choice
+        let chosen = id ?? Self.defaultJobId(records)
         let shown: DashboardJob? = if let chosen { try await job(chosen) } else { nil }
         let snapshot = DashboardSnapshot(
-            jobs: try await jobs(), job: shown,
-            deadLetters: DeadLetterSummary(depth: await deadLetterDepth(), recent: deadLetters.letters))
+            jobs: try await summaries(of: records), job: shown,
+            deadLetters: DeadLetterSummary(depth: deadLetterDepth(), recent: deadLetters.letters))
         cache[key] = (ContinuousClock.now, snapshot)
         if cache.count > 64 { cache = cache.filter { ContinuousClock.now - $0.value.at < freshFor } }
         return snapshot
-    }
-
-    /// The job's hosts, for the counts of its summary line.
-    private func sagas(of job: JobRecord) async throws -> [HostSagaState] {
-        try await store.sagas(jobId: job.id).map(\.state)
     }
 }

@@ -64,17 +64,28 @@ public enum DashboardModel {
     public static let standaloneGroup = "(standalone)"
 
     public static func summary(_ job: JobRecord, sagas: [HostSagaState]) -> DashboardJobSummary {
+        summary(job, hosts: sagas.map { ($0.cluster, $0.outcome?.kind, $0.phase) })
+    }
+
+    /// A finished job's line from its stored report: the same counts without
+    /// reading and decoding every saga of every job listed.
+    public static func summary(_ job: JobRecord, report: JobReport) -> DashboardJobSummary {
+        summary(job, hosts: report.hosts.map { ($0.cluster, $0.outcome?.kind, $0.phase) })
+    }
+
+    static func summary(_ job: JobRecord,
+                        hosts: [(cluster: String?, outcome: HostOutcome.Kind?, phase: SagaPhase)]) -> DashboardJobSummary {
         var counts = Dictionary(uniqueKeysWithValues: HostOutcome.Kind.allCases.map { ($0.rawValue, 0) })
         counts["active"] = 0
         counts["pending"] = 0
-        for saga in sagas {
-            if let outcome = saga.outcome { counts[outcome.kind.rawValue, default: 0] += 1 }
-            else if saga.isPending { counts["pending", default: 0] += 1 }
+        for host in hosts {
+            if let outcome = host.outcome { counts[outcome.rawValue, default: 0] += 1 }
+            else if host.phase == .pending { counts["pending", default: 0] += 1 }
             else { counts["active", default: 0] += 1 }
         }
         return DashboardJobSummary(
             id: job.id, state: job.state.rawValue, submittedAt: iso(job.submittedAt), updatedAt: iso(job.updatedAt),
-            hosts: sagas.count, clusters: Set(sagas.map { $0.cluster ?? standaloneGroup }).count,
+            hosts: hosts.count, clusters: Set(hosts.map { $0.cluster ?? standaloneGroup }).count,
             counts: counts, reason: job.reason)
     }
 

@@ -26,6 +26,8 @@ struct DashboardModelTests {
         #expect(view.summary.hosts == run.sagas.count)
         #expect(view.summary.counts.values.reduce(0, +) == run.sagas.count, "every host counted once")
         #expect(view.summary.counts["patched"] == run.report.count(.patched))
+        #expect(DashboardModel.summary(record, report: run.report) == view.summary,
+                "a finished job's line from its report says what its sagas say")
         // Clusters sorted by name, standalone hosts last.
         #expect(view.clusters.last?.name == DashboardModel.standaloneGroup)
         #expect(view.clusters.dropLast().map(\.name) == view.clusters.dropLast().map(\.name).sorted())
