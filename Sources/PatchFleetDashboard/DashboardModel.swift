@@ -84,7 +84,7 @@ public enum DashboardModel {
             else { counts["active", default: 0] += 1 }
         }
         return DashboardJobSummary(
-            id: job.id, state: job.state.rawValue, submittedAt: iso(job.submittedAt), updatedAt: iso(job.updatedAt),
+            id: job.id, state: job.state.rawValue, submittedAt: Instant.iso8601(job.submittedAt), updatedAt: Instant.iso8601(job.updatedAt),
             hosts: hosts.count, clusters: Set(hosts.map { $0.cluster ?? standaloneGroup }).count,
             counts: counts, reason: job.reason)
     }
@@ -170,10 +170,5 @@ public enum DashboardModel {
         }
         return "Nothing was left half-done on the host (it is in service). Read the reason and the notes, fix the cause, "
             + "then resubmit the host."
-    }
-
-    static func iso(_ instant: Instant) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: instant.secondsSinceEpoch))
     }
 }

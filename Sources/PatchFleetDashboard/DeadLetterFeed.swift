@@ -1,6 +1,7 @@
 import AMQP
 import CoreMetrics
 import Foundation
+import PatchFleetCore
 import PatchFleetWire
 import Synchronization
 
@@ -47,7 +48,7 @@ public final class DeadLetterFeed: Sendable {
         seen.add(1, ordering: .relaxed)
         let entry = DashboardDeadLetter(messageId: letter.messageId, reason: letter.reason, queue: letter.queue,
                                         schema: letter.schema, jobId: letter.jobId,
-                                        seenAt: ISO8601DateFormatter().string(from: Date()))
+                                        seenAt: Instant.iso8601(Instant(secondsSinceEpoch: Date().timeIntervalSince1970)))
         recent.withLock { list in
             list.insert(entry, at: 0)
             if list.count > Self.kept { list.removeLast(list.count - Self.kept) }

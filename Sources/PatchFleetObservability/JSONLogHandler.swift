@@ -54,11 +54,11 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
-    }
+    /// A format style is a value, not a formatter object: nothing is built
+    /// per log line.
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    static func timestamp() -> String { timestampStyle.format(Date()) }
 }
 
 /// How a long-running process logs: `text` for a person at a terminal,
