@@ -149,7 +149,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PatchFleetWireTests",
-            dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PatchFleetWire", "AMQP", "PatchFleetCore", "PatchFleetTestSupport", .product(name: "Yams", package: "Yams"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             // Read in place through #filePath.
             exclude: ["Corpus"]
         ),

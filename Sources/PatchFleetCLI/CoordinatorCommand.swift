@@ -114,7 +114,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                        updates: backends.updates, updateLists: updateLists, now: now,
                                        inventoryMaxAge: .milliseconds(Int64(refresh * 1000)), submitters: submitterPolicy,
                                        minimumTaskWaitSeconds: minimumWait * backendChoice.effectiveTimeScale,
-                                       reports: reports, logger: logger)
+                                       reports: reports,
+                                       // 0.2 s of saga time: nothing against hours of patching, and
+                                       // it spares a busy coordinator a whole-job decision per batch.
+                                       minimumTickSpacing: .milliseconds(Int64(200 / backendChoice.effectiveTimeScale)),
+                                       logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,
                                          minimumTaskWallSeconds: minimumWait, logger: logger)

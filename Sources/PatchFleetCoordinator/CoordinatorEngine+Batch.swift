@@ -71,7 +71,7 @@ extension CoordinatorEngine {
         for position in batch.indices where outcomes[position] == nil {
             outcomes[position] = await apply(batch[position].result, messageId: batch[position].messageId)
         }
-        if finished { await tick() }
+        if finished { await tickSoon() }
         return outcomes.map { $0! }
     }
 }

@@ -74,7 +74,9 @@ public final class CoordinatorService: Sendable {
             group.addTask {
                 for try await delivery in queries { await self.handleQuery(delivery) }
             }
-            group.addTask { await self.loop { await self.engine.tick() } }
+            // Often enough to run the ticks finished hosts are owed soon after
+            // they are due (see `CoordinatorEngine.minimumTickSpacing`).
+            group.addTask { await self.loop(every: .milliseconds(50)) { await self.engine.tickIfDue(interval: self.tickInterval) } }
             group.addTask { await self.loop { await self.dispatchOutbox() } }
             group.addTask { await self.loop(every: .seconds(2)) { await self.sampleMetrics() } }
             // The consumers (and the results' batches) end on shutdown; then stop the timers.
@@ -103,8 +105,7 @@ public final class CoordinatorService: Sendable {
     private func sampleMetrics() async {
         let metrics = engine.metrics
         do {
-            let jobs = try await store.unfinishedJobs()
-            let sagas = try await store.sagasOfUnfinishedJobs()
+            let (jobs, sagas) = try await engine.unfinishedJobsAndSagas()
             metrics.sample(jobs: jobs, sagas: sagas)
         } catch {
             logger.debug("metrics: cannot read the store: \(error)")

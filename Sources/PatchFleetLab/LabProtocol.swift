@@ -25,6 +25,8 @@ public struct LabRequest: Codable, Sendable, Equatable {
     public static let schema = "patchfleet.lab.request"
     public var op: LabOperation
     public var host: String?
+    /// `listVMs`: the VMs on these hosts (one cluster's nodes) in one call.
+    public var hosts: [String]?
     public var cluster: String?
     public var vm: String?
     public var to: String?
@@ -35,13 +37,14 @@ public struct LabRequest: Codable, Sendable, Equatable {
     public var report: JobReport?
     public var policy: Policy?
 
-    public init(_ op: LabOperation, host: String? = nil, cluster: String? = nil, vm: String? = nil, to: String? = nil,
+    public init(_ op: LabOperation, host: String? = nil, hosts: [String]? = nil, cluster: String? = nil, vm: String? = nil, to: String? = nil,
                 collection: String? = nil, updateIds: [String]? = nil, migrateRunningVMs: Bool? = nil,
                 report: JobReport? = nil, policy: Policy? = nil) {
         self.report = report
         self.policy = policy
         self.op = op
         self.host = host
+        self.hosts = hosts
         self.cluster = cluster
         self.vm = vm
         self.to = to

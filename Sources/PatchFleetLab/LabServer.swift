@@ -73,7 +73,8 @@ public struct LabServer: Sendable {
             switch r.op {
             case .listClusters: out.clusters = try await dc.listClusters()
             case .listHosts: out.hosts = try await dc.listHosts(cluster: r.cluster)
-            case .listVMs: out.vms = try await dc.listVMs(host: r.host)
+            case .listVMs:
+                out.vms = if let hosts = r.hosts { try await dc.listVMs(onHosts: Set(hosts)) } else { try await dc.listVMs(host: r.host) }
             case .host: out.host = try await dc.host(named: try r.required(r.host, "host"))
             case .hostHealth: out.health = try await dc.hostHealth(try r.required(r.host, "host"))
             case .enterMaintenance:

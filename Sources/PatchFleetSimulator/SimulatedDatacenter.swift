@@ -103,6 +103,11 @@ extension SimulatedDatacenter: VirtualizationBackend {
         read { model in host.map { model.inventory.vms(on: $0) } ?? model.inventory.vms }
     }
 
+    /// One pass over the VMs, not one per host.
+    public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
+        read { model in model.inventory.vms.filter { hosts.contains($0.host) } }
+    }
+
     public func host(named name: String) async throws(BackendError) -> PatchFleetCore.Host {
         guard let host = read({ $0.inventory.host(named: name) }) else {
             throw BackendError(.notFound, "Unable to find a host named '\(name)'")

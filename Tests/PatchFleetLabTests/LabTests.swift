@@ -58,6 +58,18 @@ struct LabTests {
         }
     }
 
+    /// A cluster observation is one call for just its hosts' VMs (the
+    /// lab used to be asked host by host, or for the whole datacenter).
+    @Test func theVMsOfSeveralHostsComeInOneCall() async throws {
+        try await withLab { client, _ in
+            try await client.liveMigrate(vm: "vm-b", to: "H2")
+            #expect(try await client.listVMs(onHosts: ["H1", "H2"]).map(\.name).sorted() == ["vm-a", "vm-b"])
+            #expect(try await client.listVMs(onHosts: ["H2"]).map(\.name) == ["vm-b"])
+            #expect(try await client.listVMs(onHosts: ["H3"]).isEmpty)
+            #expect(try await client.listVMs(onHosts: []).isEmpty)
+        }
+    }
+
     @Test func concurrentCallsAreAllAnswered() async throws {
         try await withLab { client, _ in
             let answers = try await withThrowingTaskGroup(of: Int.self) { group in

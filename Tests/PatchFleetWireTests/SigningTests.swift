@@ -1,4 +1,5 @@
 import AMQP
+import Crypto
 import Foundation
 import PatchFleetCore
 import PatchFleetWire
@@ -39,6 +40,44 @@ struct SigningTests {
         }
         #expect(typed.properties.headers?[EnvelopeHeader.sagaVersion] != signed.properties.headers?[EnvelopeHeader.sagaVersion],
                 "the fixture has a saga version to re-type")
+    }
+
+    /// The signed form is a wire contract: a coordinator and workers of
+    /// different builds (a rolling upgrade) must sign alike. This rebuilds
+    /// it the plain way, from the scheme's description, escapes included.
+    @Test func theSignedFormIsTheDocumentedOneEscapesIncluded() throws {
+        let signer = try MessageSigner(keys: [try .init(id: "k1", secret: Self.k1)], signingKeyId: "k1")
+        var message = try Self.task()
+        message.properties.replyTo = "back\\slash\nnewline"
+        message.properties.correlationId = nil
+        let signed = signer.signed(message)
+        let headers = signed.properties.headers ?? AMQPFieldTable()
+        func line(_ name: String, _ value: String?) -> String {
+            let escaped = value.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
+            return "\(name)=\(escaped.map { "+\($0)" } ?? "-")"
+        }
+        func rendered(_ value: AMQPFieldValue) -> String {
+            switch value {
+            case .string(let s): "s:\(s)"
+            case .int64(let v): "i:\(v)"
+            case .int32(let v): "i:\(v)"
+            case .double(let v): "d:\(v.bitPattern)"
+            default: "unexpected \(value)"
+            }
+        }
+        let covered = [EnvelopeHeader.schemaVersion, EnvelopeHeader.messageId, EnvelopeHeader.causationId, EnvelopeHeader.jobId,
+                       EnvelopeHeader.cluster, EnvelopeHeader.host, EnvelopeHeader.step, EnvelopeHeader.sagaVersion,
+                       EnvelopeHeader.attempt, EnvelopeHeader.idempotencyKey, EnvelopeHeader.deadline, EnvelopeHeader.notBefore,
+                       EnvelopeHeader.traceparent, MessageSigner.keyIdHeader]
+        let lines = ["patchfleet-signature-v1",
+                     line("message_id", signed.properties.messageId), line("correlation_id", nil),
+                     line("type", signed.properties.type), line("content_type", signed.properties.contentType),
+                     line("reply_to", "back\\slash\nnewline")]
+            + covered.map { line($0, headers[$0].map(rendered)) }
+            + ["body-sha256=" + SHA256.hash(data: signed.body).map { String(format: "%02x", $0) }.joined()]
+        let expected = HMAC<SHA256>.authenticationCode(for: Data(lines.joined(separator: "\n").utf8), using: SymmetricKey(data: Self.k1))
+        #expect(headers[MessageSigner.signatureHeader] == .string("hmac-sha256-v1=\(Data(expected).base64EncodedString())"))
+        #expect(!lines.contains { $0.contains("unexpected") }, "every covered header of the fixture has a rendered type")
     }
 
     @Test func keysRotateWithoutAStopAndRetiredKeysAreRefused() throws {

@@ -28,12 +28,14 @@ struct FleetBenchmark: AsyncParsableCommand {
     var workersPerRole = 1
     @Option(help: "Tasks each worker carries out at once.")
     var workerConcurrency = 16
-    @Option(help: "The coordinator's --inventory-refresh-seconds (0, its default with the simulated backend: read every tick).")
-    var inventoryRefreshSeconds: Double = 0
+    @Option(help: "The coordinator's --inventory-refresh-seconds: how long a scheduling tick may reuse its read of the inventory (production's default is 15; 0 reads on every tick, the default with the lab).")
+    var inventoryRefreshSeconds: Double = 1
     @Option(help: "The patchfleet executable. Default: next to this one (swift build -c release builds both).")
     var patchfleet: String?
     @Option(help: "Where the processes' logs and the store go. Default: a new temporary directory.")
     var runDirectory: String?
+    @Option(help: "The broker's pid file, to report its CPU per saga for the fleet and the raw loop (skipped if unreadable; deploy/local/broker.sh writes this one).")
+    var brokerPidFile = ".broker/patchfleet/rabbit.pid"
     @Option(help: "Give up after this many seconds.")
     var timeout: Double = 1_200
 
@@ -64,11 +66,13 @@ struct FleetBenchmark: AsyncParsableCommand {
         fflush(nil)  // progress lines as they happen, even into a pipe
 
         let run: FleetRun
+        var brokerBefore: Double?
         do {
             try await fleet.startLab(inventory: labPath)
             try await fleet.startCoordinator(catalog: labPath,
                                              extra: ["--inventory-refresh-seconds", String(inventoryRefreshSeconds)])
             try await fleet.startWorkers(perRole: workersPerRole, concurrency: workerConcurrency)
+            brokerBefore = brokerCPU()
             run = try await FleetRun.submitAndFollow(shape.job(id: "bench-fleet"), connection: connection, topology: topology,
                                                      user: config.user, timeout: timeout)
         } catch {
@@ -76,6 +80,7 @@ struct FleetBenchmark: AsyncParsableCommand {
             await connection.close()
             throw error
         }
+        let brokerFleet = brokerBefore.flatMap { before in brokerCPU().map { $0 - before } }
         // CPU before the processes exit (their /proc entries go with them).
         let usage = Dictionary(uniqueKeysWithValues: fleet.names.compactMap { name in
             fleet.pid(of: name).flatMap(ProcessUsage.of).map { (name, $0) }
@@ -88,9 +93,11 @@ struct FleetBenchmark: AsyncParsableCommand {
               + "\(figures.tasks) tasks, \(figures.timers) timers, \(figures.events) events, task body \(figures.meanTaskBytes) B")
         fflush(nil)
 
+        let brokerBeforeRaw = brokerCPU()
         let rawSeconds = try await RawSagaPattern(config: config, prefix: topology.prefix)
             .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events,
                  bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
+        let brokerRaw = brokerBeforeRaw.flatMap { before in brokerCPU().map { $0 - before } }
         await connection.close()
 
         let latency = Latencies(figures.stepLatencies.isEmpty ? [0] : figures.stepLatencies)
@@ -106,8 +113,20 @@ struct FleetBenchmark: AsyncParsableCommand {
         print(String(format: "coordinator CPU s/saga    %9.4f", coordinator / Double(hosts)))
         print(String(format: "worker CPU s/saga         %9.4f", workers / Double(hosts)))
         print(String(format: "lab CPU s/saga            %9.4f   (the simulated datacenter: the backends' side)", lab / Double(hosts)))
+        if let brokerFleet, let brokerRaw {
+            print(String(format: "broker CPU s/saga         %9.4f    %9.4f", brokerFleet / Double(hosts), brokerRaw / Double(hosts)))
+        }
         print("")
         print(String(format: "fleet/raw = %.2f", rawSeconds / run.seconds))
+    }
+}
+
+extension FleetBenchmark {
+    /// The broker's CPU seconds so far, if its pid file names a process here.
+    func brokerCPU() -> Double? {
+        guard let text = try? String(contentsOfFile: brokerPidFile, encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return ProcessUsage.of(pid)?.cpuSeconds
     }
 }
 
