@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "PatchFleetBench",
             dependencies: [
-                "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetSimulator", "PatchFleetSupervisor", "PatchFleetWire",
+                "AMQP", "CRawAMQPBench", "PatchFleetCore", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetSupervisor", "PatchFleetWire",
                 "PatchFleetCoordinator", "PatchFleetStore", "PatchFleetWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -13,6 +13,8 @@
 typedef struct {
   amqp_connection_state_t conn;
   amqp_basic_properties_t props;
+  // Backend calls are transient, like the lab's requests and replies.
+  amqp_basic_properties_t transient;
   amqp_bytes_t body;
   uint64_t published;
   uint64_t confirmed;
@@ -33,14 +35,34 @@ static void confirm(pattern_t *p, uint64_t tag, int multiple) {
   while (p->lowest_unacked <= p->published && p->acked[p->lowest_unacked]) p->lowest_unacked++;
 }
 
-static int publish(pattern_t *p, const char *exchange, const char *key, char *error) {
-  if (amqp_basic_publish(p->conn, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(key), 0, 0, &p->props, p->body) !=
+static int publish_as(pattern_t *p, const char *exchange, const char *key, amqp_basic_properties_t *props,
+                      amqp_bytes_t body, char *error) {
+  if (amqp_basic_publish(p->conn, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(key), 0, 0, props, body) !=
       AMQP_STATUS_OK) {
     snprintf(error, 256, "publish failed");
     return -1;
   }
   p->published++;
   return 0;
+}
+
+static int publish(pattern_t *p, const char *exchange, const char *key, char *error) {
+  return publish_as(p, exchange, key, &p->props, p->body, error);
+}
+
+// A backend call carries how many calls its task still has to make (this
+// one included) as its body: the loop has no other state per step.
+static int publish_call(pattern_t *p, const char *queue, int remaining, char *error) {
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", remaining);
+  return publish_as(p, "", queue, &p->transient, (amqp_bytes_t){.len = (size_t)len, .bytes = text}, error);
+}
+
+static int remaining_calls(amqp_message_t *message) {
+  char text[16] = {0};
+  size_t len = message->body.len < sizeof text - 1 ? message->body.len : sizeof text - 1;
+  memcpy(text, message->body.bytes, len);
+  return atoi(text);
 }
 
 static int is_tag(amqp_bytes_t tag, const char *expected) {
@@ -50,7 +72,8 @@ static int is_tag(amqp_bytes_t tag, const char *expected) {
 double raw_saga_steps(const char *host, int port, const char *user,
                       const char *password, const char *task_queue,
                       const char *result_queue, const char *event_exchange,
-                      int tasks, int timers, int events, int body_size,
+                      const char *call_queue, const char *reply_queue,
+                      int tasks, int timers, int events, int calls, int body_size,
                       int window, char *error) {
   pattern_t p = {0};
   p.conn = raw_open_connection(host, port, user, password, error);
@@ -60,6 +83,10 @@ double raw_saga_steps(const char *host, int port, const char *user,
   amqp_basic_qos(p.conn, 1, 0, (uint16_t)(window > 0 ? window : 1), 0);
   amqp_basic_consume(p.conn, 1, amqp_cstring_bytes(task_queue), amqp_cstring_bytes("t"), 0, 0, 0, amqp_empty_table);
   amqp_basic_consume(p.conn, 1, amqp_cstring_bytes(result_queue), amqp_cstring_bytes("r"), 0, 0, 0, amqp_empty_table);
+  if (calls > 0) {
+    amqp_basic_consume(p.conn, 1, amqp_cstring_bytes(call_queue), amqp_cstring_bytes("c"), 0, 0, 0, amqp_empty_table);
+    amqp_basic_consume(p.conn, 1, amqp_cstring_bytes(reply_queue), amqp_cstring_bytes("p"), 0, 0, 0, amqp_empty_table);
+  }
   if (amqp_get_rpc_reply(p.conn).reply_type != AMQP_RESPONSE_NORMAL) {
     snprintf(error, 256, "basic.consume failed");
     return -1;
@@ -68,13 +95,15 @@ double raw_saga_steps(const char *host, int port, const char *user,
   memset(payload, 'x', (size_t)body_size);
   p.body = (amqp_bytes_t){.len = (size_t)body_size, .bytes = payload};
   p.props = (amqp_basic_properties_t){._flags = AMQP_BASIC_DELIVERY_MODE_FLAG, .delivery_mode = 2};
+  p.transient = (amqp_basic_properties_t){._flags = AMQP_BASIC_DELIVERY_MODE_FLAG, .delivery_mode = 1};
 
   const int total = tasks + timers;
   // Every publish: a task and its result per task, a result per timer, the events.
-  p.acked = calloc((size_t)(2 * tasks + timers + events) + 2, 1);
+  p.acked = calloc((size_t)(2 * tasks + timers + events + 2 * (calls > 0 ? calls : 0)) + 2 + (size_t)tasks, 1);
   p.lowest_unacked = 1;
   int started = 0, done = 0, rc = 0;
   double events_per_step = total > 0 ? (double)events / total : 0, owed_events = 0;
+  double calls_per_task = tasks > 0 && calls > 0 ? (double)calls / tasks : 0, owed_calls = 0;
   double start = raw_now_seconds();
   // A step starts with its task (or, for a timer, directly with its result).
 #define START_ONE()                                                                 \
@@ -107,16 +136,32 @@ double raw_saga_steps(const char *host, int port, const char *user,
       amqp_basic_deliver_t *d = frame.payload.method.decoded;
       uint64_t tag = d->delivery_tag;
       int is_task = is_tag(d->consumer_tag, "t");
+      int is_call = is_tag(d->consumer_tag, "c"), is_reply = is_tag(d->consumer_tag, "p");
       amqp_message_t message;
       if (amqp_read_message(p.conn, 1, &message, 0).reply_type != AMQP_RESPONSE_NORMAL) {
         snprintf(error, 256, "read_message failed");
         rc = -1;
         goto out;
       }
+      int remaining = is_call || is_reply ? remaining_calls(&message) : 0;
       amqp_destroy_message(&message);
       amqp_basic_ack(p.conn, 1, tag, 0);
-      if (is_task) {
-        if (publish(&p, "", result_queue, error) < 0) { rc = -1; goto out; }
+      if (is_call) {
+        // The backend's side: answer.
+        if (publish_call(&p, reply_queue, remaining, error) < 0) { rc = -1; goto out; }
+      } else if (is_reply || is_task) {
+        // The worker's side: the next call of this task, or its result.
+        int left = is_reply ? remaining - 1 : 0;
+        if (is_task) {
+          owed_calls += calls_per_task;
+          for (; owed_calls >= 1; owed_calls -= 1) left++;
+        }
+        if (left > 0) {
+          if (publish_call(&p, call_queue, left, error) < 0) { rc = -1; goto out; }
+        } else if (publish(&p, "", result_queue, error) < 0) {
+          rc = -1;
+          goto out;
+        }
       } else {
         done++;
         for (owed_events += events_per_step; owed_events >= 1; owed_events -= 1) {

@@ -172,6 +172,11 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     public func reboot(host: String) async throws(BackendError) { try await perform(LabRequest(.reboot, host: host)) }
 
     /// The lab's whole state and history, for invariant checks and summaries.
+    /// Calls the lab has served so far, by operation.
+    public func stats() async throws(BackendError) -> [String: Int] {
+        try await call(LabRequest(.stats)).value(\.calls, for: .stats)
+    }
+
     public func snapshot() async throws(BackendError) -> LabSnapshot {
         try await call(LabRequest(.snapshot)).value(\.snapshot, for: .snapshot)
     }

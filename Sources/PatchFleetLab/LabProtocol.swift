@@ -19,6 +19,9 @@ public enum LabOperation: String, Codable, Sendable, CaseIterable {
     /// The invariant checker over the lab's whole history, for a job's
     /// report and policy (`report`, `policy`): its violations.
     case checkInvariants
+    /// Calls served so far, by operation (`patchfleet-bench fleet` reports
+    /// the backend traffic a saga causes through the broker).
+    case stats
 }
 
 public struct LabRequest: Codable, Sendable, Equatable {
@@ -75,6 +78,8 @@ public struct LabResponse: Codable, Sendable {
     public var pendingReboot: Bool?
     public var snapshot: LabSnapshot?
     public var violations: [InvariantViolation]?
+    /// `stats`: calls served by operation (the `stats` calls themselves left out).
+    public var calls: [String: Int]?
 
     public init(error: BackendError? = nil) { self.error = error }
 

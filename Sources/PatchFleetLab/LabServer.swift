@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PatchFleetCore
 import PatchFleetSimulator
+import Synchronization
 
 /// Serves one simulated datacenter to every worker process over AMQP.
 /// Requests run concurrently (each waits its simulated duration on the
@@ -13,6 +14,7 @@ public struct LabServer: Sendable {
     public let queue: String
     public let concurrency: UInt16
     let logger: Logger
+    private let served = ServedCalls()
 
     public init(datacenter: SimulatedDatacenter, connection: AMQPConnection, queue: String = "patchfleet.lab",
                 concurrency: UInt16 = 256, logger: Logger = Logger(label: "patchfleet.lab")) {
@@ -45,7 +47,14 @@ public struct LabServer: Sendable {
         let response: LabResponse
         do {
             let request = try JSONDecoder().decode(LabRequest.self, from: delivery.body)
-            response = await handle(request)
+            if request.op == .stats {
+                var out = LabResponse()
+                out.calls = served.counts()
+                response = out
+            } else {
+                served.count(request.op)
+                response = await handle(request)
+            }
         } catch {
             response = LabResponse(error: BackendError(.internalError, "malformed lab request: \(error)"))
         }
@@ -98,6 +107,8 @@ public struct LabServer: Sendable {
                                                          updateIds: try r.required(r.updateIds, "updateIds"))
             case .pendingReboot: out.pendingReboot = try await dc.pendingReboot(host: try r.required(r.host, "host"))
             case .reboot: try await dc.reboot(host: try r.required(r.host, "host"))
+            case .stats:
+                throw BackendError(.internalError, "stats are answered by the server, not the datacenter")
             case .snapshot:
                 out.snapshot = LabSnapshot(now: dc.clock.now(), inventory: dc.inventory, history: dc.history)
             case .checkInvariants:
@@ -110,5 +121,16 @@ public struct LabServer: Sendable {
             return LabResponse(error: error)
         }
         return out
+    }
+}
+
+/// Calls served by operation, shared by the server's concurrent handlers.
+final class ServedCalls: Sendable {
+    private let byOperation = Mutex<[LabOperation: Int]>([:])
+
+    func count(_ op: LabOperation) { byOperation.withLock { $0[op, default: 0] += 1 } }
+
+    func counts() -> [String: Int] {
+        byOperation.withLock { counts in Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }) }
     }
 }

@@ -13,6 +13,8 @@ public struct CommandExecutor: Sendable {
     public let virtualization: any VirtualizationBackend
     public let updates: any UpdateBackend
     public let timing: ExecutorTiming
+    /// Shared by the copies of this executor (a worker's concurrent tasks).
+    let clusterHints = ClusterHints()
 
     public init(virtualization: any VirtualizationBackend, updates: any UpdateBackend, timing: ExecutorTiming = .wallClock()) {
         self.virtualization = virtualization
@@ -50,10 +52,24 @@ public struct CommandExecutor: Sendable {
 
     // MARK: Hosts
 
+    /// The host's cluster as the manager reports it now: its hosts and
+    /// their VMs. With a hint of the cluster, the cluster's host list is
+    /// asked for directly, and it confirms the hint by naming the host;
+    /// otherwise (first sight, a host moved, a standalone host) the host is
+    /// looked up first. Each lookup saved is a manager query (a PowerShell
+    /// session against VMM): one per VM a drain or failback moves.
     func observeCluster(of host: String) async throws(BackendError) -> ClusterSnapshot {
+        if let cluster = clusterHints.cluster(of: host) {
+            let hosts = try await virtualization.listHosts(cluster: cluster)
+            if hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
+                return ClusterSnapshot(hosts: hosts, vms: try await virtualization.listVMs(onHosts: Set(hosts.map(\.name))))
+            }
+        }
         let target = try await virtualization.host(named: host)
         var hosts = [target]
         if let cluster = target.cluster { hosts = try await virtualization.listHosts(cluster: cluster) }
+        clusterHints.remember(hosts)
+        if target.cluster == nil { clusterHints.forget(host) }
         let names = Set(hosts.map(\.name))
         let vms = try await virtualization.listVMs(onHosts: names)
         return ClusterSnapshot(hosts: hosts, vms: vms)

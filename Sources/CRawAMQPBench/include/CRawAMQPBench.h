@@ -35,10 +35,17 @@ double raw_round_trips(const char *host, int port, const char *user,
 /// steps. At most `window` steps are in flight (the fleet's sagas in
 /// parallel). The queues must exist (the caller declares them like the
 /// fleet's: quorum). Messages are persistent, `body_size` bytes.
+///
+/// With `calls` > 0, the tasks also make that many backend calls in all
+/// (spread over them), each as the lab's are made: a transient request,
+/// confirmed, to `call_queue`, consumed and acked, and a transient reply,
+/// confirmed, to `reply_queue`, consumed and acked, before the task's
+/// result is published. Both queues classic, like the lab's.
 double raw_saga_steps(const char *host, int port, const char *user,
                       const char *password, const char *task_queue,
                       const char *result_queue, const char *event_exchange,
-                      int tasks, int timers, int events, int body_size,
+                      const char *call_queue, const char *reply_queue,
+                      int tasks, int timers, int events, int calls, int body_size,
                       int window, char *error);
 
 #endif

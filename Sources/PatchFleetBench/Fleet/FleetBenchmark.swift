@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PatchFleetCore
+import PatchFleetLab
 import PatchFleetSupervisor
 import PatchFleetWire
 
@@ -28,8 +29,8 @@ struct FleetBenchmark: AsyncParsableCommand {
     var workersPerRole = 1
     @Option(help: "Tasks each worker carries out at once.")
     var workerConcurrency = 16
-    @Option(help: "The coordinator's --inventory-refresh-seconds: how long a scheduling tick may reuse its read of the inventory (production's default is 15; 0 reads on every tick, the default with the lab).")
-    var inventoryRefreshSeconds: Double = 1
+    @Option(help: "The coordinator's --inventory-refresh-seconds: how long a scheduling tick may reuse its read of the inventory (0, its default with the lab: every tick; 15 with real managers).")
+    var inventoryRefreshSeconds: Double = 0
     @Option(help: "The patchfleet executable. Default: next to this one (swift build -c release builds both).")
     var patchfleet: String?
     @Option(help: "Where the processes' logs and the store go. Default: a new temporary directory.")
@@ -81,6 +82,9 @@ struct FleetBenchmark: AsyncParsableCommand {
             throw error
         }
         let brokerFleet = brokerBefore.flatMap { before in brokerCPU().map { $0 - before } }
+        // The backend traffic the sagas caused: every lab call is a request
+        // and a reply through the same broker (the raw loop has none).
+        let labCalls = try? await LabClient.connect(connection: connection, requestQueue: fleet.labQueue, timeout: .seconds(10)).stats()
         // CPU before the processes exit (their /proc entries go with them).
         let usage = Dictionary(uniqueKeysWithValues: fleet.names.compactMap { name in
             fleet.pid(of: name).flatMap(ProcessUsage.of).map { (name, $0) }
@@ -98,25 +102,39 @@ struct FleetBenchmark: AsyncParsableCommand {
             .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events,
                  bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
         let brokerRaw = brokerBeforeRaw.flatMap { before in brokerCPU().map { $0 - before } }
+        // The same again with the lab's calls: everything the fleet sent through the broker.
+        let calls = labCalls?.values.reduce(0, +) ?? 0
+        let brokerBeforeRawCalls = brokerCPU()
+        let rawWithCallsSeconds = try await RawSagaPattern(config: config, prefix: topology.prefix)
+            .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events, calls: calls,
+                 bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
+        let brokerRawCalls = brokerBeforeRawCalls.flatMap { before in brokerCPU().map { $0 - before } }
         await connection.close()
 
         let latency = Latencies(figures.stepLatencies.isEmpty ? [0] : figures.stepLatencies)
         let coordinator = usage["coordinator"]?.cpuSeconds ?? 0
         let workers = usage.filter { $0.key.hasPrefix("worker-") }.values.reduce(0) { $0 + $1.cpuSeconds }
         let lab = usage["lab"]?.cpuSeconds ?? 0
+        func perSaga(_ seconds: Double?) -> String { seconds.map { String(format: "%9.4f", $0 / Double(hosts)) } ?? "      n/a" }
         print("")
-        print("                               fleet    raw librabbitmq")
+        print("                               fleet          raw   raw + lab calls")
         print(String(format: "host sagas/s              %9.1f", Double(hosts) / run.seconds))
-        print(String(format: "saga steps/s              %9.1f    %9.1f", Double(steps) / run.seconds, Double(steps) / rawSeconds))
+        print(String(format: "saga steps/s              %9.1f    %9.1f    %9.1f", Double(steps) / run.seconds, Double(steps) / rawSeconds,
+                     Double(steps) / rawWithCallsSeconds))
         print(String(format: "step latency p50 (ms)     %9.1f", latency.p50 * 1000))
         print(String(format: "step latency p99 (ms)     %9.1f", latency.p99 * 1000))
         print(String(format: "coordinator CPU s/saga    %9.4f", coordinator / Double(hosts)))
         print(String(format: "worker CPU s/saga         %9.4f", workers / Double(hosts)))
         print(String(format: "lab CPU s/saga            %9.4f   (the simulated datacenter: the backends' side)", lab / Double(hosts)))
-        if let brokerFleet, let brokerRaw {
-            print(String(format: "broker CPU s/saga         %9.4f    %9.4f", brokerFleet / Double(hosts), brokerRaw / Double(hosts)))
+        print("broker CPU s/saga         \(perSaga(brokerFleet))    \(perSaga(brokerRaw))    \(perSaga(brokerRawCalls))")
+        if let labCalls {
+            let top = labCalls.sorted { $0.value > $1.value }.prefix(4).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print(String(format: "lab calls/saga            %9.1f", Double(calls) / Double(hosts))
+                  + "   (each a request and a reply through the broker; most: \(top))")
         }
         print("")
+        print(String(format: "fleet/(raw + lab calls) = %.2f   (the raw loop sending everything the fleet sent)",
+                     rawWithCallsSeconds / run.seconds))
         print(String(format: "fleet/raw = %.2f", rawSeconds / run.seconds))
     }
 }

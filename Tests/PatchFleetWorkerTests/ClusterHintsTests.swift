@@ -1,0 +1,69 @@
+import PatchFleetCore
+import PatchFleetSimulator
+import Synchronization
+import Testing
+@testable import PatchFleetWorker
+
+/// A cluster observation looks a host up only when it has to: a remembered
+/// cluster is asked for directly, and trusted only if its fresh host list
+/// names the host (a host moved to another cluster is looked up again).
+@Suite struct ClusterHintsTests {
+    /// The simulated datacenter, with host lookups counted and hosts that
+    /// can be moved to another cluster by hand (the simulator never does).
+    final class MovableHosts: VirtualizationBackend {
+        let datacenter: SimulatedDatacenter
+        let lookups = Atomic<Int>(0)
+        let movedTo = Mutex<[String: String]>([:])
+
+        init(_ datacenter: SimulatedDatacenter) { self.datacenter = datacenter }
+
+        private func relabel(_ host: Host) -> Host {
+            var host = host
+            if let cluster = movedTo.withLock({ $0[host.name] }) { host.cluster = cluster }
+            return host
+        }
+
+        func listClusters() async throws(BackendError) -> [Cluster] { try await datacenter.listClusters() }
+        func listHosts(cluster: String?) async throws(BackendError) -> [Host] {
+            try await datacenter.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
+        }
+        func listVMs(host: String?) async throws(BackendError) -> [VM] { try await datacenter.listVMs(host: host) }
+        func host(named name: String) async throws(BackendError) -> Host {
+            lookups.add(1, ordering: .relaxed)
+            return relabel(try await datacenter.host(named: name))
+        }
+        func hostHealth(_ host: String) async throws(BackendError) -> HostHealth { try await datacenter.hostHealth(host) }
+        func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError) {
+            try await datacenter.enterMaintenance(host: host, migrateRunningVMs: migrateRunningVMs)
+        }
+        func exitMaintenance(host: String) async throws(BackendError) { try await datacenter.exitMaintenance(host: host) }
+        func liveMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.liveMigrate(vm: vm, to: host) }
+        func quickMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.quickMigrate(vm: vm, to: host) }
+        func moveVM(vm: String, to host: String) async throws(BackendError) { try await datacenter.moveVM(vm: vm, to: host) }
+        func saveState(vm: String) async throws(BackendError) { try await datacenter.saveState(vm: vm) }
+        func shutDown(vm: String) async throws(BackendError) { try await datacenter.shutDown(vm: vm) }
+        func start(vm: String) async throws(BackendError) { try await datacenter.start(vm: vm) }
+    }
+
+    @Test func aRememberedClusterSparesTheLookupAndAMovedHostIsLookedUpAgain() async throws {
+        let datacenter = CommandExecutorTests.datacenter()
+        let backend = MovableHosts(datacenter)
+        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
+                                       timing: CommandExecutorTests.executor(datacenter).timing)
+
+        let first = try await executor.observeCluster(of: "H1")
+        #expect(first.hosts.map(\.name).sorted() == ["H1", "H2", "H3"])
+        #expect(backend.lookups.load(ordering: .relaxed) == 1, "first sight: the host is looked up")
+
+        let again = try await executor.observeCluster(of: "H2")
+        #expect(again == first, "the same cluster, seen the same")
+        #expect(backend.lookups.load(ordering: .relaxed) == 1, "H2 was seen in C's host list: no lookup")
+
+        backend.movedTo.withLock { $0["H2"] = "D" }
+        let moved = try await executor.observeCluster(of: "H2")
+        #expect(moved.hosts.map(\.name) == ["H2"], "H2 is alone in D now, and its snapshot says so")
+        #expect(moved.hosts.first?.cluster == "D")
+        #expect(backend.lookups.load(ordering: .relaxed) == 2, "C's list no longer names H2: looked up again")
+        #expect(try await executor.observeCluster(of: "H1").hosts.map(\.name).sorted() == ["H1", "H3"])
+    }
+}
