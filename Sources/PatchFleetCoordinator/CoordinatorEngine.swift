@@ -307,11 +307,15 @@ public actor CoordinatorEngine {
     }
 
     /// For the service's timer: a tick when one is owed and the spacing has
-    /// passed, or when the last tick is older than `interval`.
-    public func tickIfDue(interval: Duration) async {
-        guard let lastTick else { return await tick() }
-        let since = monotonicNow() - lastTick
-        if since >= interval || (tickOwed && since >= minimumTickSpacing) { await tick() }
+    /// passed, or when the last tick is older than `interval`. True if it ticked.
+    @discardableResult
+    public func tickIfDue(interval: Duration) async -> Bool {
+        if let lastTick {
+            let since = monotonicNow() - lastTick
+            guard since >= interval || (tickOwed && since >= minimumTickSpacing) else { return false }
+        }
+        await tick()
+        return true
     }
 
     /// Starts (or skips) what the scheduler says, for every running job, and

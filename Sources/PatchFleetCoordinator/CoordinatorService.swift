@@ -75,8 +75,13 @@ public final class CoordinatorService: Sendable {
                 for try await delivery in queries { await self.handleQuery(delivery) }
             }
             // Often enough to run the ticks finished hosts are owed soon after
-            // they are due (see `CoordinatorEngine.minimumTickSpacing`).
-            group.addTask { await self.loop(every: .milliseconds(50)) { await self.engine.tickIfDue(interval: self.tickInterval) } }
+            // they are due (see `CoordinatorEngine.minimumTickSpacing`); what a
+            // tick started is published at once, not at the next dispatch round.
+            group.addTask {
+                await self.loop(every: .milliseconds(50)) {
+                    if await self.engine.tickIfDue(interval: self.tickInterval) { await self.dispatchOutbox() }
+                }
+            }
             group.addTask { await self.loop { await self.dispatchOutbox() } }
             group.addTask { await self.loop(every: .seconds(2)) { await self.sampleMetrics() } }
             // The consumers (and the results' batches) end on shutdown; then stop the timers.
