@@ -1,7 +1,7 @@
 import AMQP
 import Foundation
 import PatchFleetCore
-import PatchFleetLab
+@testable import PatchFleetLab
 import PatchFleetSimulator
 import Testing
 
@@ -68,6 +68,24 @@ struct LabTests {
             #expect(try await client.listVMs(onHosts: ["H3"]).isEmpty)
             #expect(try await client.listVMs(onHosts: []).isEmpty)
         }
+    }
+
+    /// A reply cancels its call's timeout task: a busy worker does not keep
+    /// a sleeping task per call for the whole timeout.
+    @Test func aReplyCancelsTheTimeoutOfItsCall() async {
+        let pending = PendingReplies()
+        let timeout = Task { _ = try? await Task.sleep(for: .seconds(3_600)) }
+        _ = await withCheckedContinuation { (continuation: CheckedContinuation<LabResponse, Never>) in
+            pending.add("call-1", continuation)
+            pending.attach(timeout, to: "call-1")
+            pending.take("call-1")?.resume(returning: LabResponse())
+        }
+        #expect(timeout.isCancelled)
+        #expect(pending.take("call-1") == nil, "settled once")
+        // A reply faster than the timeout task's attachment: cancelled on attach.
+        let late = Task { _ = try? await Task.sleep(for: .seconds(3_600)) }
+        pending.attach(late, to: "call-2")
+        #expect(late.isCancelled)
     }
 
     @Test func concurrentCallsAreAllAnswered() async throws {
