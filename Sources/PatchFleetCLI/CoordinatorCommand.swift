@@ -117,7 +117,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                        reports: reports,
                                        // 0.2 s of saga time: nothing against hours of patching, and
                                        // it spares a busy coordinator a whole-job decision per batch.
-                                       minimumTickSpacing: .milliseconds(Int64(200 / backendChoice.effectiveTimeScale)),
+                                       minimumTickSpacing: .milliseconds(Int64(min(200, 200 / backendChoice.effectiveTimeScale))),
                                        logger: logger)
         let service = CoordinatorService(engine: engine, connection: connection, store: sagaStore, topology: topology,
                                          now: now, signer: signer, timeScale: backendChoice.effectiveTimeScale,

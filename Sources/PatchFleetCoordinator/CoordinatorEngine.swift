@@ -47,6 +47,7 @@ public actor CoordinatorEngine {
     let monotonicNow: @Sendable () -> ContinuousClock.Instant
     private var lastTick: ContinuousClock.Instant?
     private var tickOwed = false
+    private var ticking = false
     private var cachedInventory: (read: ContinuousClock.Instant, inventory: Inventory)?
     /// Each unfinished job's sagas as last read, so a tick decodes only the
     /// sagas whose store version moved (see `SagaStore.sagas(jobId:reusing:)`).
@@ -287,9 +288,7 @@ public actor CoordinatorEngine {
         var sagas: [StoredSaga] = []
         for job in jobs {
             let stored = try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:])
-            if sagaCache[job.id] != nil {
-                sagaCache[job.id] = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            }
+            if sagaCache[job.id] != nil { keepNewer(stored, job: job.id) }
             sagas += stored
         }
         return (jobs, sagas)
@@ -320,7 +319,18 @@ public actor CoordinatorEngine {
 
     /// Starts (or skips) what the scheduler says, for every running job, and
     /// finishes jobs whose hosts are all done.
+    ///
+    /// One at a time: the actor is reentrant at every `await`, and two
+    /// ticks deciding on reads taken at different moments could each start
+    /// a host of the same cluster. A tick asked for while one runs is owed
+    /// (the service's timer runs it, see `tickIfDue`).
     public func tick() async {
+        guard !ticking else {
+            tickOwed = true
+            return
+        }
+        ticking = true
+        defer { ticking = false }
         lastTick = monotonicNow()
         tickOwed = false
         do {
@@ -329,13 +339,15 @@ public actor CoordinatorEngine {
             let inventory = try await schedulingInventory()
             for job in jobs { try await schedule(job, inventory: inventory) }
         } catch {
+            tickOwed = true  // whatever asked for it still needs it
             logger.error("scheduler tick failed: \(error)")
         }
     }
 
     private func schedule(_ job: JobRecord, inventory: Inventory) async throws {
         let stored = try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:])
-        sagaCache[job.id] = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        if sagaCache[job.id] == nil { sagaCache[job.id] = [:] }
+        keepNewer(stored, job: job.id)
         let at = now()
         let control = JobControl(paused: job.state == PatchFleetStore.JobState.paused,
                                  cancelled: job.state == PatchFleetStore.JobState.cancelling)
@@ -440,6 +452,18 @@ public actor CoordinatorEngine {
             guard case .applied(let version) = result else { continue }
             remember(StoredSaga(state: transition.newState, version: version, updatedAt: transition.at))
             if let old = before[transition.sagaId] { metrics.transition(from: old, to: transition.newState, at: transition.at) }
+        }
+    }
+
+    /// Puts what was just read into the cache, except over a newer copy: the
+    /// read suspended the actor, and a batch of results may have written
+    /// (and remembered) a later version meanwhile. A stale copy would not be
+    /// unsafe (the store refuses its version) but would send those results
+    /// down the one-by-one path.
+    private func keepNewer(_ sagas: [StoredSaga], job: String) {
+        guard sagaCache[job] != nil else { return }
+        for saga in sagas where (sagaCache[job]![saga.id]?.version ?? -1) < saga.version {
+            sagaCache[job]![saga.id] = saga
         }
     }
 

@@ -108,7 +108,8 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     /// most of its time), and a call per host multiplied the round trips
     /// (`patchfleet-bench fleet`).
     public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
-        try await call(LabRequest(.listVMs, hosts: hosts.sorted())).value(\.vms, for: .listVMs)
+        // Filtered here too: a lab from before `hosts` ignores it and answers every VM.
+        try await call(LabRequest(.listVMs, hosts: hosts.sorted())).value(\.vms, for: .listVMs).filter { hosts.contains($0.host) }
     }
 
     public func host(named name: String) async throws(BackendError) -> PatchFleetCore.Host {

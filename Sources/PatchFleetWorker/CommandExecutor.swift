@@ -60,16 +60,18 @@ public struct CommandExecutor: Sendable {
     /// session against VMM): one per VM a drain or failback moves.
     func observeCluster(of host: String) async throws(BackendError) -> ClusterSnapshot {
         if let cluster = clusterHints.cluster(of: host) {
-            let hosts = try await virtualization.listHosts(cluster: cluster)
-            if hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
+            // A cluster renamed or removed answers with an error: forget
+            // the hint and look the host up, as on first sight.
+            if let hosts = try? await virtualization.listHosts(cluster: cluster),
+               hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
                 return ClusterSnapshot(hosts: hosts, vms: try await virtualization.listVMs(onHosts: Set(hosts.map(\.name))))
             }
+            clusterHints.forget(host)
         }
         let target = try await virtualization.host(named: host)
         var hosts = [target]
         if let cluster = target.cluster { hosts = try await virtualization.listHosts(cluster: cluster) }
-        clusterHints.remember(hosts)
-        if target.cluster == nil { clusterHints.forget(host) }
+        clusterHints.remember(hosts)  // a standalone host (no cluster) is never hinted
         let names = Set(hosts.map(\.name))
         let vms = try await virtualization.listVMs(onHosts: names)
         return ClusterSnapshot(hosts: hosts, vms: vms)

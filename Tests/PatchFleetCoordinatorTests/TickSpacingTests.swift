@@ -23,12 +23,59 @@ struct TickSpacingTests {
         func advance(_ by: Duration) { offset.withLock { $0 += by } }
     }
 
+    /// Holds the first inventory read after it is armed until released.
+    final class Gate: Sendable {
+        private let state = Mutex<(armed: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+        func arm() { state.withLock { $0.armed = true } }
+        var isHolding: Bool { state.withLock { $0.waiter != nil } }
+        func release() { state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }?.resume() }
+        func passOrWait() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let held = state.withLock { state -> Bool in
+                    guard state.armed else { return false }
+                    (state.armed, state.waiter) = (false, continuation)
+                    return true
+                }
+                if !held { continuation.resume() }
+            }
+        }
+    }
+
+    /// The datacenter as the coordinator reads it, its inventory read gated.
+    struct GatedDatacenter: VirtualizationBackend {
+        let datacenter: SimulatedDatacenter
+        let gate: Gate
+
+        func listClusters() async throws(BackendError) -> [Cluster] {
+            await gate.passOrWait()
+            return try await datacenter.listClusters()
+        }
+        func listHosts(cluster: String?) async throws(BackendError) -> [PatchFleetCore.Host] { try await datacenter.listHosts(cluster: cluster) }
+        func listVMs(host: String?) async throws(BackendError) -> [VM] { try await datacenter.listVMs(host: host) }
+        func host(named name: String) async throws(BackendError) -> PatchFleetCore.Host { try await datacenter.host(named: name) }
+        func hostHealth(_ host: String) async throws(BackendError) -> HostHealth { try await datacenter.hostHealth(host) }
+        func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError) {
+            try await datacenter.enterMaintenance(host: host, migrateRunningVMs: migrateRunningVMs)
+        }
+        func exitMaintenance(host: String) async throws(BackendError) { try await datacenter.exitMaintenance(host: host) }
+        func liveMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.liveMigrate(vm: vm, to: host) }
+        func quickMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.quickMigrate(vm: vm, to: host) }
+        func moveVM(vm: String, to host: String) async throws(BackendError) { try await datacenter.moveVM(vm: vm, to: host) }
+        func saveState(vm: String) async throws(BackendError) { try await datacenter.saveState(vm: vm) }
+        func shutDown(vm: String) async throws(BackendError) { try await datacenter.shutDown(vm: vm) }
+        func start(vm: String) async throws(BackendError) { try await datacenter.start(vm: vm) }
+    }
+
     struct Rig {
         let engine: CoordinatorEngine
         let store: InMemorySagaStore
         let executor: CommandExecutor
         let clock: VirtualClock
         let hand: HandClock
+        let gate = Gate()
         let topology = FleetTopology(prefix: "tick")
 
         init(spacing: Duration) {
@@ -53,7 +100,8 @@ struct TickSpacingTests {
                                                  clock: clock)
             let hand = HandClock()
             store = InMemorySagaStore()
-            engine = CoordinatorEngine(store: store, topology: FleetTopology(prefix: "tick"), virtualization: datacenter,
+            engine = CoordinatorEngine(store: store, topology: FleetTopology(prefix: "tick"),
+                                       virtualization: GatedDatacenter(datacenter: datacenter, gate: gate),
                                        updates: datacenter, updateLists: inventory.updateLists, now: { clock.now() },
                                        minimumTickSpacing: spacing, monotonicNow: { hand.now() })
             executor = CommandExecutor(virtualization: datacenter, updates: datacenter,
@@ -122,5 +170,25 @@ struct TickSpacingTests {
         rig.hand.advance(.seconds(61))
         await rig.engine.tickIfDue(interval: .seconds(3_600))
         #expect(try await !secondPending(), "the owed tick ran as soon as the spacing had passed")
+    }
+
+    /// The actor is reentrant: while one tick waits on the inventory, a host
+    /// that finishes asks for another. That one is owed, not run beside the
+    /// first (two ticks deciding on reads of different moments could start
+    /// two hosts of one cluster).
+    @Test func aTickAskedForWhileOneRunsIsOwedNotRunBesideIt() async throws {
+        let rig = Rig(spacing: .zero)
+        try await rig.submit()
+        let first = try #require(try await rig.sagas().first { !$0.isPending })
+        rig.gate.arm()
+        let running = Task { await rig.engine.tick() }
+        while !rig.gate.isHolding { await Task.yield() }
+        try await rig.runUntilDone(first.host)
+        let second = { try #require(try await rig.sagas().first { $0.host != first.host }) }
+        #expect(try await second().isPending, "no second tick ran while the first waited on the inventory")
+        rig.gate.release()
+        await running.value
+        #expect(try await !second().isPending, "the running tick, reading the sagas after the inventory, started it")
+        #expect(await rig.engine.tickIfDue(interval: .seconds(3_600)), "and the owed tick still ran")
     }
 }

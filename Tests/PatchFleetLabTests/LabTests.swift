@@ -63,7 +63,9 @@ struct LabTests {
     @Test func theVMsOfSeveralHostsComeInOneCall() async throws {
         try await withLab { client, _ in
             try await client.liveMigrate(vm: "vm-b", to: "H2")
+            let before = try await client.stats()["listVMs"] ?? 0
             #expect(try await client.listVMs(onHosts: ["H1", "H2"]).map(\.name).sorted() == ["vm-a", "vm-b"])
+            #expect(try await client.stats()["listVMs"] == before + 1, "two hosts, one call")
             #expect(try await client.listVMs(onHosts: ["H2"]).map(\.name) == ["vm-b"])
             #expect(try await client.listVMs(onHosts: ["H3"]).isEmpty)
             #expect(try await client.listVMs(onHosts: []).isEmpty)

@@ -45,15 +45,24 @@ struct SigningTests {
     /// The signed form is a wire contract: a coordinator and workers of
     /// different builds (a rolling upgrade) must sign alike. This rebuilds
     /// it the plain way, from the scheme's description, escapes included.
+    /// (Only a value with a newline or backslash right before a combining
+    /// mark signs differently from the build before 2026-11-29; such a
+    /// message fails closed, dead-lettered as not matching.)
     @Test func theSignedFormIsTheDocumentedOneEscapesIncluded() throws {
         let signer = try MessageSigner(keys: [try .init(id: "k1", secret: Self.k1)], signingKeyId: "k1")
         var message = try Self.task()
-        message.properties.replyTo = "back\\slash\nnewline"
+        // A newline before a combining mark too: the escaping is literal (byte
+        // for byte), unlike Foundation's default search, which the build
+        // before 2026-11-29 used and which left that newline unescaped.
+        message.properties.replyTo = "back\\slash\nnewline\n\u{301}"
         message.properties.correlationId = nil
         let signed = signer.signed(message)
         let headers = signed.properties.headers ?? AMQPFieldTable()
         func line(_ name: String, _ value: String?) -> String {
-            let escaped = value.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n") }
+            let escaped = value.map {
+                $0.replacingOccurrences(of: "\\", with: "\\\\", options: .literal)
+                    .replacingOccurrences(of: "\n", with: "\\n", options: .literal)
+            }
             return "\(name)=\(escaped.map { "+\($0)" } ?? "-")"
         }
         func rendered(_ value: AMQPFieldValue) -> String {
@@ -72,7 +81,7 @@ struct SigningTests {
         let lines = ["patchfleet-signature-v1",
                      line("message_id", signed.properties.messageId), line("correlation_id", nil),
                      line("type", signed.properties.type), line("content_type", signed.properties.contentType),
-                     line("reply_to", "back\\slash\nnewline")]
+                     line("reply_to", "back\\slash\nnewline\n\u{301}")]
             + covered.map { line($0, headers[$0].map(rendered)) }
             + ["body-sha256=" + SHA256.hash(data: signed.body).map { String(format: "%02x", $0) }.joined()]
         let expected = HMAC<SHA256>.authenticationCode(for: Data(lines.joined(separator: "\n").utf8), using: SymmetricKey(data: Self.k1))

@@ -14,6 +14,8 @@ import Testing
         let datacenter: SimulatedDatacenter
         let lookups = Atomic<Int>(0)
         let movedTo = Mutex<[String: String]>([:])
+        /// Clusters the manager no longer knows: asking for them is an error.
+        let removed = Mutex<Set<String>>([])
 
         init(_ datacenter: SimulatedDatacenter) { self.datacenter = datacenter }
 
@@ -25,7 +27,10 @@ import Testing
 
         func listClusters() async throws(BackendError) -> [Cluster] { try await datacenter.listClusters() }
         func listHosts(cluster: String?) async throws(BackendError) -> [Host] {
-            try await datacenter.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
+            if let cluster, removed.withLock({ $0.contains(cluster) }) {
+                throw BackendError(.notFound, "Unable to find a host cluster named '\(cluster)'")
+            }
+            return try await datacenter.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
         }
         func listVMs(host: String?) async throws(BackendError) -> [VM] { try await datacenter.listVMs(host: host) }
         func host(named name: String) async throws(BackendError) -> Host {
@@ -65,5 +70,22 @@ import Testing
         #expect(moved.hosts.first?.cluster == "D")
         #expect(backend.lookups.load(ordering: .relaxed) == 2, "C's list no longer names H2: looked up again")
         #expect(try await executor.observeCluster(of: "H1").hosts.map(\.name).sorted() == ["H1", "H3"])
+    }
+
+    @Test func aHintOfAClusterThatIsGoneIsDroppedAndTheHostLookedUp() async throws {
+        let datacenter = CommandExecutorTests.datacenter()
+        let backend = MovableHosts(datacenter)
+        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
+                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        _ = try await executor.observeCluster(of: "H1")
+        // The cluster is renamed: C is gone, its hosts are in E.
+        backend.movedTo.withLock { $0 = ["H1": "E", "H2": "E", "H3": "E"] }
+        backend.removed.withLock { $0 = ["C"] }
+        let renamed = try await executor.observeCluster(of: "H1")
+        #expect(renamed.hosts.map(\.name).sorted() == ["H1", "H2", "H3"])
+        #expect(renamed.hosts.allSatisfy { $0.cluster == "E" })
+        #expect(backend.lookups.load(ordering: .relaxed) == 2, "the failed hinted read fell back to a lookup")
+        _ = try await executor.observeCluster(of: "H3")
+        #expect(backend.lookups.load(ordering: .relaxed) == 2, "and the new cluster is the hint from then on")
     }
 }
