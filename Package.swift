@@ -162,7 +162,7 @@ let package = Package(
         // Helpers shared by the tests that run real processes.
         // Fleet processes as children: `patchfleet demo`, the chaos run, the bench, the process tests.
         .target(name: "PatchFleetSupervisor", dependencies: ["AMQP", "PatchFleetWire"]),
-        .target(name: "PatchFleetTestSupport", dependencies: ["PatchFleetSupervisor"], path: "Tests/Support"),
+        .target(name: "PatchFleetTestSupport", dependencies: ["PatchFleetSupervisor", "PatchFleetCore"], path: "Tests/Support"),
         .testTarget(
             name: "PatchFleetCoordinatorTests",
             dependencies: ["PatchFleetCoordinator", "PatchFleetWorker", "PatchFleetLab", "PatchFleetSimulator", "PatchFleetStore",

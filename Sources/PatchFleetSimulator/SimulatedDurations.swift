@@ -26,6 +26,27 @@ public struct SimulatedDurations: Codable, Sendable, Hashable {
 
     public init() {}
 
+    /// Every backend call and every datacenter action answers at once: the
+    /// benchmarks and the tests that measure or drive PatchFleet, not the
+    /// datacenter.
+    public static var instant: SimulatedDurations {
+        var d = SimulatedDurations()
+        d.liveMigrationMBPerSecond = 1e12
+        d.quickMigrationMBPerSecond = 1e12
+        d.migrationOverheadSeconds = 0
+        d.coldMoveSeconds = 0
+        d.saveStateSeconds = 0
+        d.shutDownSeconds = 0
+        d.startSeconds = 0
+        d.maintenanceSeconds = 0
+        d.installMinSeconds = 0
+        d.installMaxSeconds = 0
+        d.rebootMinSeconds = 0
+        d.rebootMaxSeconds = 0
+        d.callLatencySeconds = 0
+        return d
+    }
+
     enum CodingKeys: String, CodingKey {
         case liveMigrationMBPerSecond, quickMigrationMBPerSecond, migrationOverheadSeconds, coldMoveSeconds
         case saveStateSeconds, shutDownSeconds, startSeconds, maintenanceSeconds, installMinSeconds, installMaxSeconds

@@ -3,6 +3,7 @@ import PatchFleetCoordinator
 import PatchFleetCore
 import PatchFleetSimulator
 import PatchFleetStore
+import PatchFleetTestSupport
 import PatchFleetWire
 import PatchFleetWorker
 import Synchronization
@@ -45,28 +46,14 @@ struct TickSpacingTests {
     }
 
     /// The datacenter as the coordinator reads it, its inventory read gated.
-    struct GatedDatacenter: VirtualizationBackend {
-        let datacenter: SimulatedDatacenter
+    struct GatedDatacenter: ForwardingVirtualizationBackend {
+        let base: any VirtualizationBackend
         let gate: Gate
 
         func listClusters() async throws(BackendError) -> [Cluster] {
             await gate.passOrWait()
-            return try await datacenter.listClusters()
+            return try await base.listClusters()
         }
-        func listHosts(cluster: String?) async throws(BackendError) -> [PatchFleetCore.Host] { try await datacenter.listHosts(cluster: cluster) }
-        func listVMs(host: String?) async throws(BackendError) -> [VM] { try await datacenter.listVMs(host: host) }
-        func host(named name: String) async throws(BackendError) -> PatchFleetCore.Host { try await datacenter.host(named: name) }
-        func hostHealth(_ host: String) async throws(BackendError) -> HostHealth { try await datacenter.hostHealth(host) }
-        func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError) {
-            try await datacenter.enterMaintenance(host: host, migrateRunningVMs: migrateRunningVMs)
-        }
-        func exitMaintenance(host: String) async throws(BackendError) { try await datacenter.exitMaintenance(host: host) }
-        func liveMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.liveMigrate(vm: vm, to: host) }
-        func quickMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.quickMigrate(vm: vm, to: host) }
-        func moveVM(vm: String, to host: String) async throws(BackendError) { try await datacenter.moveVM(vm: vm, to: host) }
-        func saveState(vm: String) async throws(BackendError) { try await datacenter.saveState(vm: vm) }
-        func shutDown(vm: String) async throws(BackendError) { try await datacenter.shutDown(vm: vm) }
-        func start(vm: String) async throws(BackendError) { try await datacenter.start(vm: vm) }
     }
 
     struct Rig {
@@ -85,23 +72,13 @@ struct TickSpacingTests {
             inventory.vms = [VM(name: "vm1", memoryMB: 2_048, host: "H1"), VM(name: "vm2", memoryMB: 2_048, host: "H2")]
             inventory.collections = [DeviceCollection(name: "All", members: ["H1", "H2"])]
             inventory.updateLists = [UpdateList(name: "Monthly", updateIds: ["KB1"])]
-            var durations = SimulatedDurations()
-            durations.liveMigrationMBPerSecond = 1e12
-            durations.quickMigrationMBPerSecond = 1e12
-            durations.migrationOverheadSeconds = 0
-            durations.maintenanceSeconds = 0
-            durations.installMinSeconds = 0
-            durations.installMaxSeconds = 0
-            durations.rebootMinSeconds = 0
-            durations.rebootMaxSeconds = 0
-            durations.callLatencySeconds = 0
             let clock = VirtualClock(start: Instant(secondsSinceEpoch: 1_800_000_000))
-            let datacenter = SimulatedDatacenter(configuration: LabConfiguration(inventory: inventory, durations: durations),
+            let datacenter = SimulatedDatacenter(configuration: LabConfiguration(inventory: inventory, durations: .instant),
                                                  clock: clock)
             let hand = HandClock()
             store = InMemorySagaStore()
             engine = CoordinatorEngine(store: store, topology: FleetTopology(prefix: "tick"),
-                                       virtualization: GatedDatacenter(datacenter: datacenter, gate: gate),
+                                       virtualization: GatedDatacenter(base: datacenter, gate: gate),
                                        updates: datacenter, updateLists: inventory.updateLists, now: { clock.now() },
                                        minimumTickSpacing: spacing, monotonicNow: { hand.now() })
             executor = CommandExecutor(virtualization: datacenter, updates: datacenter,

@@ -1,5 +1,6 @@
 import PatchFleetCore
 import PatchFleetSimulator
+import PatchFleetTestSupport
 import Synchronization
 import Testing
 @testable import PatchFleetWorker
@@ -10,14 +11,14 @@ import Testing
 @Suite struct ClusterHintsTests {
     /// The simulated datacenter, with host lookups counted and hosts that
     /// can be moved to another cluster by hand (the simulator never does).
-    final class MovableHosts: VirtualizationBackend {
-        let datacenter: SimulatedDatacenter
+    final class MovableHosts: ForwardingVirtualizationBackend {
+        let base: any VirtualizationBackend
         let lookups = Atomic<Int>(0)
         let movedTo = Mutex<[String: String]>([:])
         /// Clusters the manager no longer knows: asking for them is an error.
         let removed = Mutex<Set<String>>([])
 
-        init(_ datacenter: SimulatedDatacenter) { self.datacenter = datacenter }
+        init(_ datacenter: SimulatedDatacenter) { base = datacenter }
 
         private func relabel(_ host: Host) -> Host {
             var host = host
@@ -25,29 +26,17 @@ import Testing
             return host
         }
 
-        func listClusters() async throws(BackendError) -> [Cluster] { try await datacenter.listClusters() }
         func listHosts(cluster: String?) async throws(BackendError) -> [Host] {
             if let cluster, removed.withLock({ $0.contains(cluster) }) {
                 throw BackendError(.notFound, "Unable to find a host cluster named '\(cluster)'")
             }
-            return try await datacenter.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
+            return try await base.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
         }
-        func listVMs(host: String?) async throws(BackendError) -> [VM] { try await datacenter.listVMs(host: host) }
+
         func host(named name: String) async throws(BackendError) -> Host {
             lookups.add(1, ordering: .relaxed)
-            return relabel(try await datacenter.host(named: name))
+            return relabel(try await base.host(named: name))
         }
-        func hostHealth(_ host: String) async throws(BackendError) -> HostHealth { try await datacenter.hostHealth(host) }
-        func enterMaintenance(host: String, migrateRunningVMs: Bool) async throws(BackendError) {
-            try await datacenter.enterMaintenance(host: host, migrateRunningVMs: migrateRunningVMs)
-        }
-        func exitMaintenance(host: String) async throws(BackendError) { try await datacenter.exitMaintenance(host: host) }
-        func liveMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.liveMigrate(vm: vm, to: host) }
-        func quickMigrate(vm: String, to host: String) async throws(BackendError) { try await datacenter.quickMigrate(vm: vm, to: host) }
-        func moveVM(vm: String, to host: String) async throws(BackendError) { try await datacenter.moveVM(vm: vm, to: host) }
-        func saveState(vm: String) async throws(BackendError) { try await datacenter.saveState(vm: vm) }
-        func shutDown(vm: String) async throws(BackendError) { try await datacenter.shutDown(vm: vm) }
-        func start(vm: String) async throws(BackendError) { try await datacenter.start(vm: vm) }
     }
 
     @Test func aRememberedClusterSparesTheLookupAndAMovedHostIsLookedUpAgain() async throws {

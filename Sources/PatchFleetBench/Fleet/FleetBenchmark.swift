@@ -81,7 +81,7 @@ struct FleetBenchmark: AsyncParsableCommand {
             await connection.close()
             throw error
         }
-        let brokerFleet = brokerBefore.flatMap { before in brokerCPU().map { $0 - before } }
+        let brokerFleet = brokerCPU(since: brokerBefore)
         // The backend traffic the sagas caused: every lab call is a request
         // and a reply through the same broker (the raw loop has none).
         let labCalls = try? await LabClient.connect(connection: connection, requestQueue: fleet.labQueue, timeout: .seconds(10)).stats()
@@ -97,18 +97,18 @@ struct FleetBenchmark: AsyncParsableCommand {
               + "\(figures.tasks) tasks, \(figures.timers) timers, \(figures.events) events, task body \(figures.meanTaskBytes) B")
         fflush(nil)
 
-        let brokerBeforeRaw = brokerCPU()
-        let rawSeconds = try await RawSagaPattern(config: config, prefix: topology.prefix)
-            .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events,
-                 bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
-        let brokerRaw = brokerBeforeRaw.flatMap { before in brokerCPU().map { $0 - before } }
-        // The same again with the lab's calls: everything the fleet sent through the broker.
+        /// The run's pattern through the raw loop, and the broker's CPU over it.
+        func raw(calls: Int) async throws -> (seconds: Double, broker: Double?) {
+            let before = brokerCPU()
+            let seconds = try await RawSagaPattern(config: config, prefix: topology.prefix)
+                .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events, calls: calls,
+                     bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
+            return (seconds, brokerCPU(since: before))
+        }
         let calls = labCalls?.values.reduce(0, +) ?? 0
-        let brokerBeforeRawCalls = brokerCPU()
-        let rawWithCallsSeconds = try await RawSagaPattern(config: config, prefix: topology.prefix)
-            .run(connection: connection, tasks: figures.tasks, timers: figures.timers, events: figures.events, calls: calls,
-                 bodySize: max(figures.meanTaskBytes, 64), window: min(clusters, hosts))
-        let brokerRawCalls = brokerBeforeRawCalls.flatMap { before in brokerCPU().map { $0 - before } }
+        let (rawSeconds, brokerRaw) = try await raw(calls: 0)
+        // The same again with the lab's calls: everything the fleet sent through the broker.
+        let (rawWithCallsSeconds, brokerRawCalls) = try await raw(calls: calls)
         await connection.close()
 
         let latency = Latencies(figures.stepLatencies.isEmpty ? [0] : figures.stepLatencies)
@@ -145,6 +145,11 @@ extension FleetBenchmark {
         guard let text = try? String(contentsOfFile: brokerPidFile, encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         return ProcessUsage.of(pid)?.cpuSeconds
+    }
+
+    /// The broker's CPU seconds since `before` (nil when either is unknown).
+    func brokerCPU(since before: Double?) -> Double? {
+        before.flatMap { before in brokerCPU().map { $0 - before } }
     }
 }
 

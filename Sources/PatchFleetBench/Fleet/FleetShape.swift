@@ -30,26 +30,7 @@ struct FleetShape {
     }
 
     func lab(seed: UInt64 = 7) -> LabConfiguration {
-        LabConfiguration(inventory: inventory(), durations: Self.zeroLatency, seed: seed)
-    }
-
-    /// Every backend call and every datacenter action answers at once.
-    static var zeroLatency: SimulatedDurations {
-        var d = SimulatedDurations()
-        d.liveMigrationMBPerSecond = 1e12
-        d.quickMigrationMBPerSecond = 1e12
-        d.migrationOverheadSeconds = 0
-        d.coldMoveSeconds = 0
-        d.saveStateSeconds = 0
-        d.shutDownSeconds = 0
-        d.startSeconds = 0
-        d.maintenanceSeconds = 0
-        d.installMinSeconds = 0
-        d.installMaxSeconds = 0
-        d.rebootMinSeconds = 0
-        d.rebootMaxSeconds = 0
-        d.callLatencySeconds = 0
-        return d
+        LabConfiguration(inventory: inventory(), durations: .instant, seed: seed)
     }
 
     /// One slot per cluster, every cluster at once, no settle delay: the job

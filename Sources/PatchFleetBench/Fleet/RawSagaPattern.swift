@@ -18,8 +18,10 @@ struct RawSagaPattern {
         let callQueue = "\(prefix).raw.calls", replyQueue = "\(prefix).raw.replies"
         _ = try await connection.declare(QueueSpec(taskQueue, type: .quorum))
         _ = try await connection.declare(QueueSpec(resultQueue, type: .quorum))
-        _ = try await connection.declare(QueueSpec(callQueue, durable: true))
-        _ = try await connection.declare(QueueSpec(replyQueue, durable: false))
+        if calls > 0 {
+            _ = try await connection.declare(QueueSpec(callQueue, durable: true))
+            _ = try await connection.declare(QueueSpec(replyQueue, durable: false))
+        }
         try await connection.declare(ExchangeSpec(exchange, kind: .topic))
         var error = [CChar](repeating: 0, count: 256)
         let elapsed = error.withUnsafeMutableBufferPointer { buffer in
