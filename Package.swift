@@ -48,7 +48,10 @@ let package = Package(
         ),
         // The pure core: job spec, host saga, scheduler, backend protocols.
         // No I/O, no clock, no AMQP, no SQLite: time and facts come in as values.
-        .target(name: "PatchFleetCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "PatchFleetCore", dependencies: ["SortedJSON", .product(name: "Yams", package: "Yams")]),
+        // Foundation's sorted-keys JSON, byte for byte, written without its
+        // intermediate tree: the store's saga states and every message body.
+        .target(name: "SortedJSON"),
         // The simulated datacenter (both backends), virtual clock, fault
         // injection, history, invariant checker and the in-process driver.
         .target(
@@ -142,6 +145,7 @@ let package = Package(
         ),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "PatchFleetTestSupport"]),
         .testTarget(name: "PatchFleetCoreTests", dependencies: ["PatchFleetCore"]),
+        .testTarget(name: "SortedJSONTests", dependencies: ["SortedJSON", "PatchFleetCore", "PatchFleetWire", "PatchFleetSimulator"]),
         .testTarget(name: "PatchFleetSimulatorTests", dependencies: ["PatchFleetSimulator", "PatchFleetCore"]),
         .testTarget(
             name: "PatchFleetStoreTests",

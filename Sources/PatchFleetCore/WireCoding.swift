@@ -1,16 +1,14 @@
 import Foundation
+import SortedJSON
 
 /// The one JSON dialect PatchFleet speaks on the wire and on disk.
 ///
 /// Sorted keys make the bytes stable, so identical commands produce identical
-/// message bodies (useful for dedupe, signatures and golden tests).
+/// message bodies (useful for dedupe, signatures and golden tests). They are
+/// Foundation's `JSONEncoder` bytes with `.sortedKeys`, written by
+/// `SortedJSONEncoder`, which skips Foundation's intermediate tree (the
+/// largest cost of a saga step: every step stores the saga's whole state).
 public enum WireCoding {
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-
     public static func prettyEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -18,7 +16,7 @@ public enum WireCoding {
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
-        try encoder().encode(value)
+        try SortedJSONEncoder.encode(value)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {

@@ -53,7 +53,7 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     func call(_ request: LabRequest) async throws(BackendError) -> LabResponse {
         let id = UUID().uuidString
         let body: Data
-        do { body = try JSONEncoder().encode(request) } catch {
+        do { body = try WireCoding.encode(request) } catch {
             throw BackendError(.internalError, "cannot encode lab request: \(error)")
         }
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000

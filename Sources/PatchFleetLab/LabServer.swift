@@ -63,7 +63,7 @@ public struct LabServer: Sendable {
             return
         }
         do {
-            let body = try JSONEncoder().encode(response)
+            let body = try WireCoding.encode(response)
             try await connection.publish(
                 AMQPMessage(body: body, properties: AMQPProperties(
                     contentType: "application/json", correlationId: delivery.properties.correlationId,
