@@ -13,6 +13,7 @@ struct PatchFleetBench: AsyncParsableCommand {
               .build/release/patchfleet-bench scale      # per-host cost 10000/1000 = X
               .build/release/patchfleet-bench makespan   # makespan/bound = M
               .build/release/patchfleet-bench amqp       # ratio swift/raw ...
+              .build/release/patchfleet-bench json       # ratio sorted-json/foundation speed
             """,
-        subcommands: [AMQPBenchmark.self, FleetBenchmark.self, MakespanBenchmark.self, ScaleBenchmark.self])
+        subcommands: [AMQPBenchmark.self, FleetBenchmark.self, JSONBenchmark.self, MakespanBenchmark.self, ScaleBenchmark.self])
 }

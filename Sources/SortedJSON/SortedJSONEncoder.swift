@@ -19,6 +19,8 @@ import Foundation
 /// - non-finite floating point values (Foundation's error);
 /// - `nestedContainer`, `nestedUnkeyedContainer` and `superEncoder` (their
 ///   writes may interleave with the parent's, which a stream cannot follow);
+/// - a key that needs escaping (its written bytes would not sort like its
+///   UTF-8; no key of PatchFleet's does);
 /// - a top-level value that encodes nothing, or two values into one
 ///   single-value container (Foundation's error or trap).
 public enum SortedJSONEncoder {
@@ -175,34 +177,32 @@ final class ByteSink {
     /// Foundation's escapes: quote, backslash, slash, the short forms for
     /// backspace, form feed, newline, return and tab, `\u00xx` (lower-case
     /// hex) for the other control characters; everything else as UTF-8.
-    func writeString(_ value: String) {
+    /// Returns whether anything was escaped.
+    @discardableResult
+    func writeString(_ value: String) -> Bool {
         append(UInt8(ascii: "\""))
         var text = value
-        text.withUTF8 { utf8 in
+        let escaped = text.withUTF8 { utf8 -> Bool in
+            guard let first = utf8.firstIndex(where: Self.needsEscape) else {
+                bytes.append(contentsOf: utf8)
+                return false
+            }
             var runStart = 0
-            for index in 0 ..< utf8.count {
+            for index in first ..< utf8.count {
                 let byte = utf8[index]
-                let escape: (UInt8, UInt8)?
-                switch byte {
-                case UInt8(ascii: "\""): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\\"))
-                case UInt8(ascii: "/"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "/"))
-                case 0x08: escape = (UInt8(ascii: "\\"), UInt8(ascii: "b"))
-                case 0x0C: escape = (UInt8(ascii: "\\"), UInt8(ascii: "f"))
-                case 0x0A: escape = (UInt8(ascii: "\\"), UInt8(ascii: "n"))
-                case 0x0D: escape = (UInt8(ascii: "\\"), UInt8(ascii: "r"))
-                case 0x09: escape = (UInt8(ascii: "\\"), UInt8(ascii: "t"))
-                case 0x00 ..< 0x20: escape = nil
-                default: continue
-                }
+                guard Self.needsEscape(byte) else { continue }
                 if index > runStart {
                     bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart ..< index]))
                 }
                 runStart = index + 1
-                if let (first, second) = escape {
-                    bytes.append(first)
-                    bytes.append(second)
-                } else {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case 0x08: append("\\b")
+                case 0x0C: append("\\f")
+                case 0x0A: append("\\n")
+                case 0x0D: append("\\r")
+                case 0x09: append("\\t")
+                default:
                     append("\\u00")
                     bytes.append(Self.hexDigit(byte >> 4))
                     bytes.append(Self.hexDigit(byte & 0x0F))
@@ -211,8 +211,16 @@ final class ByteSink {
             if utf8.count > runStart {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart ..< utf8.count]))
             }
+            return true
         }
         append(UInt8(ascii: "\""))
+        return escaped
+    }
+
+    /// The bytes `writeString` escapes: control characters, quote, backslash, slash.
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/")
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
@@ -221,29 +229,36 @@ final class ByteSink {
 
     // MARK: Objects
 
+    /// The members of every object still being written, innermost last: an
+    /// object's members are `memberStack[base...]` (a member is pushed after
+    /// its value is complete, so nested objects push and pop above it).
+    var memberStack: [ObjectMember] = []
     /// Puts an object's members in Foundation's order once the object is
-    /// complete. Members were written after the `{` at `start`, comma
-    /// separated, in the order they were encoded (`members` says where).
-    /// Keys compare by their UTF-8 bytes; of two members with one key the
-    /// later wins (Foundation's dictionary keeps the last value). Already in
-    /// order, nothing moves: the common case for a type whose coding keys are
-    /// declared alphabetically, and for every one-member object.
-    func closeObject(start: Int, members: [ObjectMember]) {
-        if Self.isStrictlySorted(members) {
+    /// complete, and pops them. Members were written after the `{` at
+    /// `start`, comma separated, in the order they were encoded. Keys compare
+    /// by their UTF-8 bytes (here: by the bytes written, which are the UTF-8
+    /// for keys without escapes, and the writer hands a value with an escaped
+    /// key to Foundation); of two members with one key the later wins
+    /// (Foundation's dictionary keeps the last value). Already in order,
+    /// nothing moves: every one-member object, and every type whose coding
+    /// keys are declared alphabetically.
+    func closeObject(start: Int, membersFrom base: Int) {
+        defer { memberStack.removeSubrange(base...) }
+        let count = memberStack.count - base
+        if count < 2 || isStrictlySorted(from: base) {
             append(UInt8(ascii: "}"))
             return
         }
-        var order = Array(members.indices)
+        var order = Array(base ..< memberStack.count)
         order.sort { left, right in
-            let a = members[left].key.utf8, b = members[right].key.utf8
-            if a.elementsEqual(b) { return left < right }
-            return a.lexicographicallyPrecedes(b)
+            let comparison = compareKeys(memberStack[left], memberStack[right])
+            return comparison == 0 ? left < right : comparison < 0
         }
         // Of equal keys (now adjacent, in encoding order) keep the last.
         var kept: [Int] = []
         kept.reserveCapacity(order.count)
         for index in order {
-            if let last = kept.last, members[last].key == members[index].key {
+            if let last = kept.last, compareKeys(memberStack[last], memberStack[index]) == 0 {
                 kept[kept.count - 1] = index
             } else {
                 kept.append(index)
@@ -255,25 +270,37 @@ final class ByteSink {
         bytes.removeSubrange(bodyStart...)
         for (position, index) in kept.enumerated() {
             if position > 0 { append(UInt8(ascii: ",")) }
-            let member = members[index]
+            let member = memberStack[index]
             bytes.append(contentsOf: scratch[(member.start - bodyStart) ..< (member.end - bodyStart)])
         }
         append(UInt8(ascii: "}"))
     }
 
-    private static func isStrictlySorted(_ members: [ObjectMember]) -> Bool {
-        guard members.count > 1 else { return true }
-        for index in 1 ..< members.count
-        where !members[index - 1].key.utf8.lexicographicallyPrecedes(members[index].key.utf8) {
+    private func isStrictlySorted(from base: Int) -> Bool {
+        for index in (base + 1) ..< memberStack.count where compareKeys(memberStack[index - 1], memberStack[index]) >= 0 {
             return false
         }
         return true
+    }
+
+    /// Negative, zero or positive as `a`'s key sorts before, with or after `b`'s.
+    private func compareKeys(_ a: ObjectMember, _ b: ObjectMember) -> Int {
+        // The key's bytes sit after the member's opening quote.
+        return bytes.withUnsafeBufferPointer { buffer in
+            let common = min(a.keyLength, b.keyLength)
+            let order = memcmp(buffer.baseAddress! + a.start + 1, buffer.baseAddress! + b.start + 1, common)
+            if order != 0 { return Int(order) }
+            return a.keyLength - b.keyLength
+        }
     }
 }
 
 /// One `"key":value` of an object being written: where its bytes are.
 struct ObjectMember {
-    let key: String
+    /// The opening quote of the key.
     let start: Int
+    /// The key's bytes as written (escaped), between its quotes.
+    let keyLength: Int
+    /// Just past the value.
     let end: Int
 }

@@ -24,9 +24,10 @@ final class StreamingEncoder: Encoder {
     private let parent: StreamingEncoder?
     private let position: Position
     private(set) var shape: Shape = .undecided
-    /// Where the object's `{` is, and where each member's bytes are.
+    /// Where the object's `{` is, and where its members start on the sink's member stack.
     private(set) var objectStart = 0
-    private(set) var members: [ObjectMember] = []
+    private(set) var membersBase = 0
+    private(set) var memberCount = 0
     /// Elements written to the array so far.
     private(set) var elementCount = 0
 
@@ -53,6 +54,7 @@ final class StreamingEncoder: Encoder {
         case .undecided:
             shape = .object
             objectStart = sink.bytes.count
+            membersBase = sink.memberStack.count
             sink.append(UInt8(ascii: "{"))
         case .object:
             // A second request (a subclass and its superclass encoding into
@@ -101,7 +103,7 @@ final class StreamingEncoder: Encoder {
             if topLevel { return false }
             sink.append("{}")
         case .object:
-            sink.closeObject(start: objectStart, members: members)
+            sink.closeObject(start: objectStart, membersFrom: membersBase)
         case .array:
             sink.append(UInt8(ascii: "]"))
         case .single(written: true):
@@ -115,13 +117,17 @@ final class StreamingEncoder: Encoder {
     /// Writes one `"key":value` member of this object.
     @inline(__always)
     func member(_ key: some CodingKey, _ writeValue: () throws -> Void) rethrows {
-        if !members.isEmpty { sink.append(UInt8(ascii: ",")) }
+        if memberCount > 0 { sink.append(UInt8(ascii: ",")) }
         let start = sink.bytes.count
         let name = key.stringValue
-        sink.writeString(name)
+        let escaped = sink.writeString(name)
+        let keyLength = sink.bytes.count - start - 2
         sink.append(UInt8(ascii: ":"))
+        // Escaped bytes do not sort like the key's UTF-8: Foundation's case.
+        if escaped { sink.handToFoundation = true }
         try writeValue()
-        members.append(ObjectMember(key: name, start: start, end: sink.bytes.count))
+        sink.memberStack.append(ObjectMember(start: start, keyLength: keyLength, end: sink.bytes.count))
+        memberCount += 1
     }
 
     /// Writes one element of this array.

@@ -2,8 +2,9 @@ import PatchFleetCore
 import Synchronization
 
 /// A zero-latency datacenter for the `scale` suite: both backend protocols
-/// over dictionaries, so 200,000 VMs cost the coordinator what they cost it,
-/// not a linear scan per call (the simulator keeps its inventory as plain
+/// over indexes, so 200,000 VMs cost the coordinator what they cost it,
+/// not a linear scan per call (the whole VM list is the stored array, shared
+/// copy-on-write: the coordinator's inventory read costs this fake nothing) (the simulator keeps its inventory as plain
 /// arrays: right for hundreds of objects and its invariant replay, too slow
 /// to stand in for a VMM server at this size). The same rules a manager
 /// applies that PatchFleet relies on: no VM onto a host out of service or
@@ -14,9 +15,11 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
         var hostOrder: [String]
         var hosts: [String: Host]
         var clusterHosts: [String: [String]]
-        var vmOrder: [String]
-        var vms: [String: VM]
-        var vmsOn: [String: Set<String>]
+        /// Every VM in the inventory's order, and where each name is in it.
+        var vms: [VM]
+        var vmIndex: [String: Int]
+        /// Each host's VMs (positions in `vms`), kept sorted by VM name.
+        var vmsOn: [String: [Int]]
         var installed: [String: Set<String>] = [:]
         var pendingReboot: Set<String> = []
         var collections: [String: Set<String>] = [:]
@@ -24,29 +27,29 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
         var operations = 0
 
         func used(on host: String) -> Int {
-            vmsOn[host, default: []].reduce(0) { total, name in
-                guard let vm = vms[name], vm.power.consumesMemory else { return total }
-                return total + vm.memoryMB
+            vmsOn[host, default: []].reduce(0) { total, index in
+                vms[index].power.consumesMemory ? total + vms[index].memoryMB : total
             }
         }
 
         func running(on host: String) -> [String] {
-            vmsOn[host, default: []].filter { vms[$0]?.power.consumesMemory == true }.sorted()
+            vmsOn[host, default: []].filter { vms[$0].power.consumesMemory }.map { vms[$0].name }
         }
     }
     private let state: Mutex<State>
 
     init(_ inventory: Inventory) {
         var s = State(clusters: inventory.clusters, hostOrder: inventory.hosts.map(\.name), hosts: [:], clusterHosts: [:],
-                      vmOrder: inventory.vms.map(\.name), vms: [:], vmsOn: [:])
+                      vms: inventory.vms, vmIndex: [:], vmsOn: [:])
         for host in inventory.hosts {
             s.hosts[host.name] = host
             if let cluster = host.cluster { s.clusterHosts[cluster, default: []].append(host.name) }
         }
-        for vm in inventory.vms {
-            s.vms[vm.name] = vm
-            s.vmsOn[vm.host, default: []].insert(vm.name)
+        for (index, vm) in inventory.vms.enumerated() {
+            s.vmIndex[vm.name] = index
+            s.vmsOn[vm.host, default: []].append(index)
         }
+        for host in s.vmsOn.keys { s.vmsOn[host]!.sort { s.vms[$0].name < s.vms[$1].name } }
         for collection in inventory.collections {
             s.members[collection.name] = collection.members
             s.collections[collection.name] = Set(collection.members)
@@ -82,13 +85,13 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
 
     func listVMs(host: String?) async throws(BackendError) -> [VM] {
         try with { s in
-            guard let host else { return s.vmOrder.compactMap { s.vms[$0] } }
-            return s.vmsOn[host, default: []].sorted().compactMap { s.vms[$0] }
+            guard let host else { return s.vms }
+            return s.vmsOn[host, default: []].map { s.vms[$0] }
         }
     }
 
     func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
-        try with { s in hosts.sorted().flatMap { s.vmsOn[$0, default: []].sorted().compactMap { s.vms[$0] } } }
+        try with { s in hosts.sorted().flatMap { s.vmsOn[$0, default: []].map { s.vms[$0] } } }
     }
 
     func host(named name: String) async throws(BackendError) -> Host { try with { s throws(BackendError) in try Self.host(name, s) } }
@@ -124,7 +127,8 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
 
     private func move(_ name: String, to target: String) throws(BackendError) {
         try with { s throws(BackendError) in
-            guard let vm = s.vms[name] else { throw BackendError(.notFound, "VM '\(name)' not found") }
+            guard let index = s.vmIndex[name] else { throw BackendError(.notFound, "VM '\(name)' not found") }
+            let vm = s.vms[index]
             let destination = try Self.host(target, s)
             guard destination.canReceiveVMs else {
                 throw BackendError(.invalidState, "Host '\(target)' is \(destination.status.rawValue); cannot place '\(name)'")
@@ -132,9 +136,11 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
             if vm.power.consumesMemory && s.used(on: target) + vm.memoryMB > destination.memoryMB {
                 throw BackendError(.insufficientCapacity, "Host '\(target)' lacks memory for '\(name)'")
             }
-            s.vmsOn[vm.host]?.remove(name)
-            s.vmsOn[target, default: []].insert(name)
-            s.vms[name]!.host = target
+            s.vmsOn[vm.host]?.removeAll { $0 == index }
+            let onTarget = s.vmsOn[target, default: []]
+            let position = onTarget.firstIndex { s.vms[$0].name > name } ?? onTarget.endIndex
+            s.vmsOn[target, default: []].insert(index, at: position)
+            s.vms[index].host = target
         }
     }
 
@@ -144,8 +150,8 @@ final class IndexedDatacenter: VirtualizationBackend, UpdateBackend {
 
     private func power(_ name: String, _ to: PowerState) throws(BackendError) {
         try with { s throws(BackendError) in
-            guard s.vms[name] != nil else { throw BackendError(.notFound, "VM '\(name)' not found") }
-            s.vms[name]!.power = to
+            guard let index = s.vmIndex[name] else { throw BackendError(.notFound, "VM '\(name)' not found") }
+            s.vms[index].power = to
         }
     }
 
