@@ -261,9 +261,13 @@ public struct Scheduler: SchedulingStrategy {
     }
 
     func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput, _ index: ClusterIndex) -> Double {
+        let pending = group.filter(\.isPending)
+        guard !pending.isEmpty else { return 0 }
         let inventory = group.first?.cluster.map { index.snapshot($0).inventory } ?? input.inventory
-        return group.filter(\.isPending).reduce(0) {
-            $0 + DurationModel.predictSeconds(host: $1.host, inventory: inventory, policy: input.policy)
+        // One pass over the cluster's VMs, not one per pending host.
+        let drain = DurationModel.drainSecondsByHost(inventory: inventory, policy: input.policy)
+        return pending.reduce(0) {
+            $0 + DurationModel.predictSeconds(drainSeconds: drain[$1.host] ?? 0, policy: input.policy)
         }
     }
 

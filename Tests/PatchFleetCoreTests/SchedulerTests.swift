@@ -203,6 +203,22 @@ import Testing
         #expect(even == ["B1", "B2", "B3"])
     }
 
+    /// The scheduler's one-pass drain estimate must be the per-host one to
+    /// the last bit: cluster order (longest remaining work first) compares them.
+    @Test func drainEstimatesInOnePassEqualThePerHostOnes() {
+        var inventory = Self.twoClusters()
+        inventory.vms += (0 ..< 40).map { index in
+            VM(name: "extra\(index)", memoryMB: 1000 + 37 * index, power: index % 5 == 0 ? .stopped : .running,
+               highlyAvailable: index % 7 != 0, host: ["A1", "A2", "B1", "B3"][index % 4])
+        }
+        let policy = Policy()
+        let byHost = DurationModel.drainSecondsByHost(inventory: inventory, policy: policy)
+        for host in inventory.hosts.map(\.name) {
+            #expect((byHost[host] ?? 0) == DurationModel.drainSeconds(host: host, inventory: inventory, policy: policy), "\(host)")
+        }
+        #expect(byHost.values.contains { $0 > 0 })
+    }
+
     @Test func maintenanceWindowOnlyStartsHostsThatFit() {
         let inventory = Self.twoClusters()
         var policy = Policy()
