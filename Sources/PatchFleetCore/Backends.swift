@@ -62,11 +62,22 @@ public protocol VirtualizationBackend: Sendable {
     /// a backend that can ask for less should, or each observation costs the
     /// whole datacenter (200,000 VMs in the `scale` bench).
     func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM]
+    /// A cluster's hosts and the VMs on them: what a worker reads before it
+    /// acts on one of its hosts (precheck, each VM moved, drain check,
+    /// failback). The default asks for the hosts, then for their VMs: two
+    /// manager queries. A backend that can answer both in one should (the
+    /// lab does: one request and one reply through the broker, not two).
+    func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot
 }
 
 extension VirtualizationBackend {
     public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
         try await listVMs(host: nil).filter { hosts.contains($0.host) }
+    }
+
+    public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
+        let hosts = try await listHosts(cluster: cluster)
+        return ClusterSnapshot(hosts: hosts, vms: try await listVMs(onHosts: Set(hosts.map(\.name))))
     }
 }
 

@@ -10,6 +10,8 @@ import PatchFleetSimulator
 public enum LabOperation: String, Codable, Sendable, CaseIterable {
     // Virtualization manager
     case listClusters, listHosts, listVMs, host, hostHealth
+    /// A cluster's hosts and their VMs in one reply (`cluster`; answers `hosts` and `vms`).
+    case clusterSnapshot
     case enterMaintenance, exitMaintenance, liveMigrate, quickMigrate, moveVM, saveState, shutDown, start
     // Update manager
     case collectionMembers, ensureCollection, addHostToCollection, refreshPolicy, triggerInstall

@@ -42,6 +42,10 @@ public struct LabServer: Sendable {
         }
     }
 
+    /// The start of the answer to a request this lab cannot read (a newer
+    /// client's operation among them): clients recognise it to fall back.
+    static let malformedRequestPrefix = "malformed lab request:"
+
     private func serve(_ delivery: AMQPDelivery) async {
         defer { delivery.ack() }
         let response: LabResponse
@@ -56,7 +60,7 @@ public struct LabServer: Sendable {
                 response = await handle(request)
             }
         } catch {
-            response = LabResponse(error: BackendError(.internalError, "malformed lab request: \(error)"))
+            response = LabResponse(error: BackendError(.internalError, "\(Self.malformedRequestPrefix) \(error)"))
         }
         guard let replyTo = delivery.properties.replyTo else {
             logger.warning("lab request without reply_to dropped after handling")
@@ -84,6 +88,10 @@ public struct LabServer: Sendable {
             case .listHosts: out.hosts = try await dc.listHosts(cluster: r.cluster)
             case .listVMs:
                 out.vms = if let hosts = r.hosts { try await dc.listVMs(onHosts: Set(hosts)) } else { try await dc.listVMs(host: r.host) }
+            case .clusterSnapshot:
+                let snapshot = try await dc.clusterSnapshot(cluster: try r.required(r.cluster, "cluster"))
+                out.hosts = snapshot.hosts
+                out.vms = snapshot.vms
             case .host: out.host = try await dc.host(named: try r.required(r.host, "host"))
             case .hostHealth: out.health = try await dc.hostHealth(try r.required(r.host, "host"))
             case .enterMaintenance:

@@ -53,28 +53,30 @@ public struct CommandExecutor: Sendable {
     // MARK: Hosts
 
     /// The host's cluster as the manager reports it now: its hosts and
-    /// their VMs. With a hint of the cluster, the cluster's host list is
-    /// asked for directly, and it confirms the hint by naming the host;
-    /// otherwise (first sight, a host moved, a standalone host) the host is
-    /// looked up first. Each lookup saved is a manager query (a PowerShell
-    /// session against VMM): one per VM a drain or failback moves.
+    /// their VMs (`clusterSnapshot`, one call where the backend can). With a
+    /// hint of the cluster, the cluster is read directly, and the read
+    /// confirms the hint by naming the host; otherwise (first sight, a host
+    /// moved, a standalone host) the host is looked up first. Each lookup
+    /// saved is a manager query (a PowerShell session against VMM): one per
+    /// VM a drain or failback moves.
     func observeCluster(of host: String) async throws(BackendError) -> ClusterSnapshot {
         if let cluster = clusterHints.cluster(of: host) {
             // A cluster renamed or removed answers with an error: forget
             // the hint and look the host up, as on first sight.
-            if let hosts = try? await virtualization.listHosts(cluster: cluster),
-               hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
-                return ClusterSnapshot(hosts: hosts, vms: try await virtualization.listVMs(onHosts: Set(hosts.map(\.name))))
+            if let snapshot = try? await virtualization.clusterSnapshot(cluster: cluster),
+               snapshot.hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
+                return snapshot
             }
             clusterHints.forget(host)
         }
         let target = try await virtualization.host(named: host)
-        var hosts = [target]
-        if let cluster = target.cluster { hosts = try await virtualization.listHosts(cluster: cluster) }
-        clusterHints.remember(hosts)  // a standalone host (no cluster) is never hinted
-        let names = Set(hosts.map(\.name))
-        let vms = try await virtualization.listVMs(onHosts: names)
-        return ClusterSnapshot(hosts: hosts, vms: vms)
+        guard let cluster = target.cluster else {
+            // A standalone host (no cluster) is never hinted.
+            return ClusterSnapshot(hosts: [target], vms: try await virtualization.listVMs(onHosts: [host]))
+        }
+        let snapshot = try await virtualization.clusterSnapshot(cluster: cluster)
+        clusterHints.remember(snapshot.hosts)
+        return snapshot
     }
 
     /// Observe, then act: a host already in maintenance is the goal reached.

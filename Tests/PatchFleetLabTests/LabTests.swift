@@ -72,6 +72,58 @@ struct LabTests {
         }
     }
 
+    /// A worker's look at a cluster (its hosts and their VMs) is one call.
+    @Test func aClusterIsReadInOneCall() async throws {
+        try await withLab { client, _ in
+            try await client.liveMigrate(vm: "vm-b", to: "H2")
+            let before = try await client.stats()
+            let snapshot = try await client.clusterSnapshot(cluster: "C1")
+            #expect(snapshot.hosts.map(\.name) == ["H1", "H2"])
+            #expect(snapshot.vms.map { "\($0.name)@\($0.host)" }.sorted() == ["vm-a@H1", "vm-b@H2"])
+            let after = try await client.stats()
+            #expect(after["clusterSnapshot", default: 0] == before["clusterSnapshot", default: 0] + 1)
+            #expect(after["listHosts"] == before["listHosts"] && after["listVMs"] == before["listVMs"], "one call, not two")
+        }
+    }
+
+    /// A lab from before `clusterSnapshot` cannot read the request and says
+    /// so; the client then asks for the hosts and their VMs separately.
+    @Test func anOlderLabIsAskedForTheHostsAndTheirVMsSeparately() async throws {
+        let queue = "test.lab.older.\(UUID().uuidString.prefix(8))"
+        let serverConnection = try await AMQPConnection.connect(url: Self.url)
+        let clientConnection = try await AMQPConnection.connect(url: Self.url)
+        let datacenter = SimulatedDatacenter(configuration: Self.lab,
+                                             clock: ScaledWallClock(start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: 50_000))
+        let server = LabServer(datacenter: datacenter, connection: serverConnection, queue: queue)
+        try await serverConnection.declare(LabServer.queueSpec(queue))
+        let consumer = try await serverConnection.consume(queue: queue, prefetch: 1)
+        let olderLab = Task {
+            var operations: [String] = []
+            for try await delivery in consumer {
+                delivery.ack()
+                let op = (try JSONSerialization.jsonObject(with: delivery.body) as? [String: Any])?["op"] as? String ?? "?"
+                operations.append(op)
+                let response = op == LabOperation.clusterSnapshot.rawValue
+                    ? LabResponse(error: BackendError(.internalError, "\(LabServer.malformedRequestPrefix) cannot decode 'op'"))
+                    : await server.handle(try JSONDecoder().decode(LabRequest.self, from: delivery.body))
+                try await serverConnection.publish(
+                    AMQPMessage(body: try WireCoding.encode(response),
+                                properties: AMQPProperties(correlationId: delivery.properties.correlationId)),
+                    exchange: "", routingKey: delivery.properties.replyTo ?? "")
+                if operations.count == 3 { return operations }
+            }
+            return operations
+        }
+        let client = try await LabClient.connect(connection: clientConnection, requestQueue: queue, timeout: .seconds(10))
+        let snapshot = try await client.clusterSnapshot(cluster: "C1")
+        #expect(snapshot.hosts.map(\.name) == ["H1", "H2"])
+        #expect(snapshot.vms.map(\.name).sorted() == ["vm-a", "vm-b"])
+        #expect(try await olderLab.value == ["clusterSnapshot", "listHosts", "listVMs"])
+        try await serverConnection.deleteQueue(queue)
+        await serverConnection.close()
+        await clientConnection.close()
+    }
+
     /// A reply cancels its call's timeout task: a busy worker does not keep
     /// a sleeping task per call for the whole timeout.
     @Test func aReplyCancelsTheTimeoutOfItsCall() async {
