@@ -18,7 +18,9 @@ public enum DurationModel {
         let estimates = policy.estimates
         var drain: [String: Double] = [:]
         for vm in inventory.vms where vm.power.consumesMemory && vm.highlyAvailable {
-            drain[vm.host, default: 0] += estimates.perVMOverheadSeconds + Double(vm.memoryMB) / estimates.liveMigrationMBPerSecond
+            // Added as `drainSeconds` adds (left to right), for equal bits.
+            drain[vm.host] = (drain[vm.host] ?? 0) + estimates.perVMOverheadSeconds
+                + Double(vm.memoryMB) / estimates.liveMigrationMBPerSecond
         }
         return drain
     }
