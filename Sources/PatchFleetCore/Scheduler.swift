@@ -262,10 +262,15 @@ public struct Scheduler: SchedulingStrategy {
 
     func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput, _ index: ClusterIndex) -> Double {
         let pending = group.filter(\.isPending)
+        guard let cluster = group.first?.cluster else {
+            // A standalone host is a group of its own: its VMs, not a map of the datacenter's.
+            return pending.reduce(0) {
+                $0 + DurationModel.predictSeconds(host: $1.host, inventory: input.inventory, policy: input.policy)
+            }
+        }
         guard !pending.isEmpty else { return 0 }
-        let inventory = group.first?.cluster.map { index.snapshot($0).inventory } ?? input.inventory
         // One pass over the cluster's VMs, not one per pending host.
-        let drain = DurationModel.drainSecondsByHost(inventory: inventory, policy: input.policy)
+        let drain = DurationModel.drainSecondsByHost(inventory: index.snapshot(cluster).inventory, policy: input.policy)
         return pending.reduce(0) {
             $0 + DurationModel.predictSeconds(drainSeconds: drain[$1.host] ?? 0, policy: input.policy)
         }

@@ -14,6 +14,8 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     private let replyQueue: String
     private let timeout: Duration
     private let waiting = PendingReplies()
+    /// Set when the lab answered that it does not know `clusterSnapshot`.
+    private let labLacksClusterSnapshot = Atomic<Bool>(false)
     private let replies: Task<Void, Never>
 
     /// Declares this client's private reply queue and starts reading it.
@@ -118,12 +120,18 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     /// host saga). A lab from before this call answers that it cannot read
     /// the request; then the hosts and their VMs are asked for separately.
     public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
+        func separately() async throws(BackendError) -> ClusterSnapshot {
+            let hosts = try await listHosts(cluster: cluster)
+            return ClusterSnapshot(hosts: hosts, vms: try await listVMs(onHosts: Set(hosts.map(\.name))))
+        }
+        // Asked once: an older lab stays older for this client's life.
+        if labLacksClusterSnapshot.load(ordering: .relaxed) { return try await separately() }
         let response: LabResponse
         do {
             response = try await call(LabRequest(.clusterSnapshot, cluster: cluster))
         } catch where Self.isUnknownToAnOlderLab(error) {
-            let hosts = try await listHosts(cluster: cluster)
-            return ClusterSnapshot(hosts: hosts, vms: try await listVMs(onHosts: Set(hosts.map(\.name))))
+            labLacksClusterSnapshot.store(true, ordering: .relaxed)
+            return try await separately()
         }
         let hosts = try response.value(\.hosts, for: .clusterSnapshot)
         let names = Set(hosts.map(\.name))

@@ -61,11 +61,15 @@ public struct CommandExecutor: Sendable {
     /// VM a drain or failback moves.
     func observeCluster(of host: String) async throws(BackendError) -> ClusterSnapshot {
         if let cluster = clusterHints.cluster(of: host) {
-            // A cluster renamed or removed answers with an error: forget
-            // the hint and look the host up, as on first sight.
-            if let snapshot = try? await virtualization.clusterSnapshot(cluster: cluster),
-               snapshot.hosts.contains(where: { $0.name == host && $0.cluster == cluster }) {
-                return snapshot
+            do throws(BackendError) {
+                let snapshot = try await virtualization.clusterSnapshot(cluster: cluster)
+                if snapshot.hosts.contains(where: { $0.name == host && $0.cluster == cluster }) { return snapshot }
+            } catch where error.code != .notFound {
+                // A timeout or an unreachable manager is the answer: the
+                // hint may well be right, and asking again would only wait again.
+                throw error
+            } catch {
+                // The cluster was renamed or removed: look the host up, as on first sight.
             }
             clusterHints.forget(host)
         }

@@ -16,24 +16,44 @@ import Foundation
 /// on random values). What this writer does not do itself, it hands to
 /// Foundation whole, so the answer is always Foundation's:
 /// - `Date`, `Data`, `URL` and `Decimal` (Foundation's own strategies);
-/// - non-finite floating point values (Foundation's error);
 /// - `nestedContainer`, `nestedUnkeyedContainer` and `superEncoder` (their
 ///   writes may interleave with the parent's, which a stream cannot follow);
-/// - a key that needs escaping (its written bytes would not sort like its
-///   UTF-8; no key of PatchFleet's does);
-/// - a top-level value that encodes nothing, or two values into one
-///   single-value container (Foundation's error or trap).
+/// - a key that needs escaping or is not ASCII (escaped bytes do not sort
+///   like the key's UTF-8, and Foundation merges keys that are equal as
+///   Swift strings, "é" and "e\u{301}"; no key of PatchFleet's is either);
+/// - a value nested deeper than 256 levels (Foundation refuses past 512);
+/// - a top-level value that encodes nothing (Foundation's error);
+/// - any of the above even when a value's own `encode(to:)` catches the
+///   hand-off and goes on (Foundation, running `encode(to:)` again, throws
+///   nothing there for the value to catch).
+/// A non-finite float is Foundation's error (`EncodingError.invalidValue`),
+/// thrown here directly. Misuses of the `Encoder` protocol Foundation traps
+/// on (two values in one single-value container, a keyed and an unkeyed
+/// container for one value, encoding on after catching an error thrown
+/// while a nested value or a non-finite float was written: Foundation's
+/// containers are then half-built) throw an `EncodingError` here instead, so
+/// a process that meets one is not killed. Writes to a container after its
+/// value is complete (Foundation drops them) throw one too.
 public enum SortedJSONEncoder {
+    /// Handing a value to Foundation runs its `encode(to:)` a second time;
+    /// an `encode(to:)` with side effects has them twice.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        if let streamed = try streamed(value) { return streamed }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(value)
+    }
+
+    /// The streamed bytes, or nil where the value goes to Foundation (the
+    /// tests check which way a value went).
+    static func streamed<T: Encodable>(_ value: T) throws -> Data? {
+        let sink = ByteSink()
         do {
-            let sink = ByteSink()
             try sink.writeTopLevel(value)
-            return Data(sink.bytes)
         } catch is HandToFoundation {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return try encoder.encode(value)
+            return nil
         }
+        return Data(sink.bytes)
     }
 }
 
@@ -59,21 +79,44 @@ final class ByteSink {
         if misuseError == nil { misuseError = error }
     }
 
+    /// The error that sends the whole value to Foundation, noted on the sink
+    /// too: a value's `encode(to:)` may catch it and go on writing.
+    func handOff() -> HandToFoundation {
+        handToFoundation = true
+        return HandToFoundation()
+    }
+
     func writeTopLevel<T: Encodable>(_ value: T) throws {
         if try writePrimitive(value) { return }
         let encoder = StreamingEncoder(sink: self, parent: nil, position: .root)
         try value.encode(to: encoder)
-        if handToFoundation { throw HandToFoundation() }
         if let misuseError { throw misuseError }
+        if handToFoundation { throw HandToFoundation() }
         guard encoder.finish(topLevel: true) else { throw HandToFoundation() }
     }
+
+    /// Nesting past this goes to Foundation (which refuses 512 levels of
+    /// containers; single-value wrappers count here, not there).
+    static let maximumDepth = 256
 
     /// Writes any value in place: primitives directly, everything else
     /// through an encoder of its own that is finished when `encode(to:)` returns.
     func write<T: Encodable>(_ value: T, parent: StreamingEncoder?, position: StreamingEncoder.Position) throws {
         if try writePrimitive(value) { return }
         let encoder = StreamingEncoder(sink: self, parent: parent, position: position)
-        try value.encode(to: encoder)
+        if encoder.depth > Self.maximumDepth { throw handOff() }
+        do {
+            try value.encode(to: encoder)
+        } catch let error as HandToFoundation {
+            throw error  // noted on the sink where it was thrown
+        } catch {
+            // Whatever was written of this value is unusable. If a caller
+            // catches the error and goes on, the encode fails with this
+            // (Foundation traps there: its stack of containers is left half-built).
+            misuse(EncodingError.invalidValue("\(T.self)", .init(codingPath: encoder.codingPath,
+                debugDescription: "encoding went on after an error thrown while encoding this value: \(error)")))
+            throw error
+        }
         _ = encoder.finish(topLevel: false)
     }
 
@@ -91,7 +134,7 @@ final class ByteSink {
         } else if type == Double.self {
             try writeDouble(value as! Double)
         } else if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self {
-            throw HandToFoundation()
+            throw handOff()
         } else {
             return false
         }
@@ -145,7 +188,7 @@ final class ByteSink {
     /// a trailing ".0" (`1.0` -> `1`, `1e+20` stays); non-finite values are
     /// its error to raise.
     func writeDouble(_ value: Double) throws {
-        guard value.isFinite else { throw HandToFoundation() }
+        guard value.isFinite else { throw nonFinite(value) }
         if value == value.rounded(.towardZero), value.magnitude < 1e15 {
             // Integral and short: the description would be "<digits>.0".
             if value == 0 {
@@ -159,8 +202,17 @@ final class ByteSink {
     }
 
     func writeFloat(_ value: Float) throws {
-        guard value.isFinite else { throw HandToFoundation() }
+        guard value.isFinite else { throw nonFinite(value) }
         writeFloatDescription(value.description)
+    }
+
+    /// Foundation's error for a float JSON cannot hold. Its member or element
+    /// is half-written by now: encoding on after catching it is a misuse.
+    private func nonFinite<F: BinaryFloatingPoint>(_ value: F) -> EncodingError {
+        let error = EncodingError.invalidValue(value, .init(codingPath: [],
+            debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
+        misuse(error)
+        return error
     }
 
     private func writeFloatDescription(_ description: String) {
@@ -174,18 +226,30 @@ final class ByteSink {
         }
     }
 
+    /// Writes an object's key; false if it is not plain ASCII (a byte that
+    /// needs escaping, or one past 0x7F): such values go to Foundation, so
+    /// the bytes written for it then do not matter.
+    func writeKey(_ key: String) -> Bool {
+        append(UInt8(ascii: "\""))
+        var text = key
+        let plain = text.withUTF8 { utf8 -> Bool in
+            bytes.append(contentsOf: utf8)
+            return !utf8.contains { Self.needsEscape($0) || $0 >= 0x80 }
+        }
+        append(UInt8(ascii: "\""))
+        return plain
+    }
+
     /// Foundation's escapes: quote, backslash, slash, the short forms for
     /// backspace, form feed, newline, return and tab, `\u00xx` (lower-case
     /// hex) for the other control characters; everything else as UTF-8.
-    /// Returns whether anything was escaped.
-    @discardableResult
-    func writeString(_ value: String) -> Bool {
+    func writeString(_ value: String) {
         append(UInt8(ascii: "\""))
         var text = value
-        let escaped = text.withUTF8 { utf8 -> Bool in
+        text.withUTF8 { utf8 in
             guard let first = utf8.firstIndex(where: Self.needsEscape) else {
                 bytes.append(contentsOf: utf8)
-                return false
+                return
             }
             var runStart = 0
             for index in first ..< utf8.count {
@@ -211,10 +275,8 @@ final class ByteSink {
             if utf8.count > runStart {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart ..< utf8.count]))
             }
-            return true
         }
         append(UInt8(ascii: "\""))
-        return escaped
     }
 
     /// The bytes `writeString` escapes: control characters, quote, backslash, slash.
@@ -237,8 +299,8 @@ final class ByteSink {
     /// complete, and pops them. Members were written after the `{` at
     /// `start`, comma separated, in the order they were encoded. Keys compare
     /// by their UTF-8 bytes (here: by the bytes written, which are the UTF-8
-    /// for keys without escapes, and the writer hands a value with an escaped
-    /// key to Foundation); of two members with one key the later wins
+    /// for plain ASCII keys, and the writer hands a value with any other key
+    /// to Foundation); of two members with one key the later wins
     /// (Foundation's dictionary keeps the last value). Already in order,
     /// nothing moves: every one-member object, and every type whose coding
     /// keys are declared alphabetically.

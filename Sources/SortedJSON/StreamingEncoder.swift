@@ -31,10 +31,16 @@ final class StreamingEncoder: Encoder {
     /// Elements written to the array so far.
     private(set) var elementCount = 0
 
+    /// Encoders between this one and the top level.
+    let depth: Int
+    /// Set once `finish` closed the value: later writes are a misuse.
+    private(set) var finished = false
+
     init(sink: ByteSink, parent: StreamingEncoder?, position: Position) {
         self.sink = sink
         self.parent = parent
         self.position = position
+        self.depth = (parent?.depth ?? 0) + 1
     }
 
     var codingPath: [CodingKey] {
@@ -51,7 +57,8 @@ final class StreamingEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         switch shape {
-        case .undecided:
+        case .undecided, .single(written: false):
+            // A single-value container asked for and left unused is no value yet.
             shape = .object
             objectStart = sink.bytes.count
             membersBase = sink.memberStack.count
@@ -69,7 +76,7 @@ final class StreamingEncoder: Encoder {
 
     func unkeyedContainer() -> UnkeyedEncodingContainer {
         switch shape {
-        case .undecided:
+        case .undecided, .single(written: false):
             shape = .array
             sink.append(UInt8(ascii: "["))
         case .array:
@@ -97,6 +104,7 @@ final class StreamingEncoder: Encoder {
     /// Closes the value once its `encode(to:)` returned. False for a
     /// top-level value that wrote nothing: Foundation's error to raise.
     func finish(topLevel: Bool) -> Bool {
+        finished = true
         switch shape {
         case .undecided, .single(written: false):
             // Foundation writes an empty object for a nested value that encodes nothing.
@@ -117,14 +125,13 @@ final class StreamingEncoder: Encoder {
     /// Writes one `"key":value` member of this object.
     @inline(__always)
     func member(_ key: some CodingKey, _ writeValue: () throws -> Void) rethrows {
+        if finished { misuseAfterFinish() }
         if memberCount > 0 { sink.append(UInt8(ascii: ",")) }
         let start = sink.bytes.count
-        let name = key.stringValue
-        let escaped = sink.writeString(name)
+        // Escaped or non-ASCII keys do not sort (or merge) by their bytes: Foundation's case.
+        if !sink.writeKey(key.stringValue) { sink.handToFoundation = true }
         let keyLength = sink.bytes.count - start - 2
         sink.append(UInt8(ascii: ":"))
-        // Escaped bytes do not sort like the key's UTF-8: Foundation's case.
-        if escaped { sink.handToFoundation = true }
         try writeValue()
         sink.memberStack.append(ObjectMember(start: start, keyLength: keyLength, end: sink.bytes.count))
         memberCount += 1
@@ -133,9 +140,17 @@ final class StreamingEncoder: Encoder {
     /// Writes one element of this array.
     @inline(__always)
     func element(_ writeValue: () throws -> Void) rethrows {
+        if finished { misuseAfterFinish() }
         if elementCount > 0 { sink.append(UInt8(ascii: ",")) }
         try writeValue()
         elementCount += 1
+    }
+
+    /// A container kept past its value's `encode(to:)` and written to:
+    /// Foundation drops such writes silently; here they fail the encode.
+    private func misuseAfterFinish() {
+        sink.misuse(EncodingError.invalidValue(
+            "late write", .init(codingPath: codingPath, debugDescription: "a container was written to after its value was complete")))
     }
 
     /// Writes a single value container's value: it stands where this encoder
@@ -195,6 +210,8 @@ struct ObjectWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt16, forKey key: Key) throws { encoder.member(key) { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt32, forKey key: Key) throws { encoder.member(key) { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { encoder.member(key) { sink.writeInteger(value) } }
+    mutating func encode(_ value: Int128, forKey key: Key) throws { encoder.member(key) { sink.writeInteger(value) } }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws { encoder.member(key) { sink.writeInteger(value) } }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try encoder.member(key) { try sink.write(value, parent: encoder, position: .key(key)) }
@@ -236,6 +253,8 @@ struct ArrayWriter: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { encoder.element { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt32) throws { encoder.element { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt64) throws { encoder.element { sink.writeInteger(value) } }
+    mutating func encode(_ value: Int128) throws { encoder.element { sink.writeInteger(value) } }
+    mutating func encode(_ value: UInt128) throws { encoder.element { sink.writeInteger(value) } }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         let index = encoder.elementCount
@@ -275,6 +294,8 @@ struct SingleValueWriter: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { if encoder.claimSingleValue() { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt32) throws { if encoder.claimSingleValue() { sink.writeInteger(value) } }
     mutating func encode(_ value: UInt64) throws { if encoder.claimSingleValue() { sink.writeInteger(value) } }
+    mutating func encode(_ value: Int128) throws { if encoder.claimSingleValue() { sink.writeInteger(value) } }
+    mutating func encode(_ value: UInt128) throws { if encoder.claimSingleValue() { sink.writeInteger(value) } }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         if encoder.claimSingleValue() { try encoder.writeAsItself(value) }

@@ -17,6 +17,8 @@ import Testing
         let movedTo = Mutex<[String: String]>([:])
         /// Clusters the manager no longer knows: asking for them is an error.
         let removed = Mutex<Set<String>>([])
+        /// Clusters the manager does not answer for in time.
+        let slow = Mutex<Set<String>>([])
 
         init(_ datacenter: SimulatedDatacenter) { base = datacenter }
 
@@ -29,6 +31,9 @@ import Testing
         func listHosts(cluster: String?) async throws(BackendError) -> [Host] {
             if let cluster, removed.withLock({ $0.contains(cluster) }) {
                 throw BackendError(.notFound, "Unable to find a host cluster named '\(cluster)'")
+            }
+            if let cluster, slow.withLock({ $0.contains(cluster) }) {
+                throw BackendError(.timeout, "Get-SCVMHostCluster '\(cluster)' did not answer in time")
             }
             return try await base.listHosts(cluster: nil).map(relabel).filter { cluster == nil || $0.cluster == cluster }
         }
@@ -76,5 +81,26 @@ import Testing
         #expect(backend.lookups.load(ordering: .relaxed) == 2, "the failed hinted read fell back to a lookup")
         _ = try await executor.observeCluster(of: "H3")
         #expect(backend.lookups.load(ordering: .relaxed) == 2, "and the new cluster is the hint from then on")
+    }
+
+    /// A manager that does not answer is the answer: the observation fails
+    /// at once (no lookup that would wait again) and the hint stays.
+    @Test func aHintedReadThatTimesOutFailsWithoutALookupAndKeepsTheHint() async throws {
+        let datacenter = CommandExecutorTests.datacenter()
+        let backend = MovableHosts(datacenter)
+        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
+                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        _ = try await executor.observeCluster(of: "H1")
+        backend.slow.withLock { $0 = ["C"] }
+        await #expect(throws: BackendError.self) { _ = try await executor.observeCluster(of: "H2") }
+        do {
+            _ = try await executor.observeCluster(of: "H2")
+        } catch {
+            #expect(error.code == .timeout)
+        }
+        #expect(backend.lookups.load(ordering: .relaxed) == 1, "no lookup after a timeout")
+        backend.slow.withLock { $0 = [] }
+        _ = try await executor.observeCluster(of: "H3")
+        #expect(backend.lookups.load(ordering: .relaxed) == 1, "the hint survived the timeout")
     }
 }

@@ -153,9 +153,17 @@ struct RandomJSONGenerator {
         }
     }
 
+    /// Plain ASCII keys most of the time (what the streaming path sorts
+    /// itself); now and then one that sends the value to Foundation
+    /// (escaped, or not ASCII: Foundation merges "é" and "e\u{301}").
     private mutating func key() -> String {
-        let shapes = ["id", "a", "B", "b", "aa", "a/b", "é", "zebra", "Zebra", "_x", "1", "10", "2", "kind", "", "a\"b", "ü", "日本"]
-        return below(4) == 0 ? string() : shapes[below(shapes.count)]
+        let plain = ["id", "a", "B", "b", "aa", "ab", "a b", "zebra", "Zebra", "_x", "1", "10", "2", "kind", "", "~", "a.b", "A1"]
+        let special = ["a/b", "a\"b", "é", "e\u{301}", "ü", "日本", "\u{212A}", "K"]
+        switch below(40) {
+        case 0: return special[below(special.count)]
+        case 1: return string()
+        default: return plain[below(plain.count)]
+        }
     }
 
     private mutating func string() -> String {

@@ -1,7 +1,7 @@
 import Foundation
 import PatchFleetCore
 import PatchFleetSimulator
-import SortedJSON
+@testable import SortedJSON
 import Testing
 
 /// The streaming encoder must write exactly Foundation's bytes (sorted
@@ -23,13 +23,17 @@ import Testing
 
     @Test(arguments: 0 ..< 8)
     func randomValuesGiveFoundationsBytes(batch: Int) throws {
+        var streamedCount = 0
         for index in 0 ..< 500 {
             let seed = UInt64(batch * 500 + index)
             var generator = RandomJSONGenerator(seed: seed)
             // Top level: an object most of the time (as every caller has), any value otherwise.
             let value: RandomJSON = seed % 4 == 0 ? generator.value() : .object([("v", generator.value()), ("a", generator.value())])
             try Self.expectSameBytes(value, "seed \(seed)")
+            if try SortedJSONEncoder.streamed(value) != nil { streamedCount += 1 }
         }
+        // Most values must take the streaming path, or this compares Foundation with itself.
+        #expect(streamedCount >= 300, "only \(streamedCount) of 500 values were streamed")
     }
 
     @Test func theDomainsValuesGiveFoundationsBytes() throws {
@@ -60,8 +64,18 @@ import Testing
         try Self.expectSameBytes([UInt64.max, 0], "uint64")
         try Self.expectSameBytes(["", "\u{00}\u{01}\u{1F}\u{7F}", "a/b\\c\"d", "\u{08}\u{0C}\n\r\t", "é日本🙂\u{2028}"], "strings")
         try Self.expectSameBytes([Int?.none, 1], "optionals in an array")
-        try Self.expectSameBytes(["b": 1, "B": 2, "a/": 3, "é": 4, "": 5], "a String-keyed dictionary")
+        try Self.expectSameBytes([Int128.min, Int128.max, 0, -1], "int128")
+        try Self.expectSameBytes([UInt128.max, 7], "uint128")
+        let plainKeys = ["b": 1, "B": 2, "a b": 3, "ab": 4, "": 5, "a": 6]
+        try Self.expectSameBytes(plainKeys, "a String-keyed dictionary")
+        #expect(try SortedJSONEncoder.streamed(plainKeys) != nil, "plain ASCII keys are sorted by the streaming path")
+        let specialKeys = ["b": 1, "a/": 3, "é": 4, "ü": 5]
+        try Self.expectSameBytes(specialKeys, "keys that need escaping or are not ASCII")
+        #expect(try SortedJSONEncoder.streamed(specialKeys) == nil, "such keys go to Foundation")
+        try Self.expectSameBytes(RandomJSON.object([("e\u{301}", .int(1)), ("é", .int(2))]),
+                                 "keys equal as Swift strings (Foundation keeps one)")
         try Self.expectSameBytes([10: "ten", 2: "two", -1: "minus one"], "an Int-keyed dictionary")
+        #expect(try SortedJSONEncoder.streamed([10: "ten", 2: "two"]) != nil)
         try Self.expectSameBytes("top-level string", "a top-level fragment")
         try Self.expectSameBytes(42, "a top-level number")
     }
@@ -90,6 +104,80 @@ import Testing
             try list.encode(3)
             try 7.encode(to: container.superEncoder(forKey: .base))
         }
+    }
+
+    struct Thrower: Encodable {
+        struct Refusal: Error {}
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: RandomJSON.Key.self)
+            try container.encode("half", forKey: RandomJSON.Key("written"))
+            throw Refusal()
+        }
+    }
+
+    /// A value whose `encode(to:)` catches what this writer hands to
+    /// Foundation (a date, which Foundation takes), and goes on.
+    struct Forgiving: Encodable {
+        enum Keys: String, CodingKey { case kept, date, after }
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .kept)
+            try? container.encode(Date(timeIntervalSinceReferenceDate: 3), forKey: .date)
+            try container.encode([2, 3], forKey: .after)
+        }
+    }
+
+    /// Catches Foundation's refusal of a non-finite float and goes on
+    /// (Foundation traps on this for some shapes, e.g. `[1, .infinity]`).
+    struct CatchesANonFiniteFloat: Encodable {
+        enum Keys: String, CodingKey { case kept, nans, after }
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .kept)
+            try? container.encode([1, Double.infinity], forKey: .nans)
+            try container.encode(2, forKey: .after)
+        }
+    }
+
+    /// A value that catches an error a nested value threw after writing
+    /// part of itself, and goes on (Foundation traps on this).
+    struct CatchesANestedError: Encodable {
+        enum Keys: String, CodingKey { case kept, refused, after }
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .kept)
+            try? container.encode(Thrower(), forKey: .refused)
+            try container.encode(2, forKey: .after)
+        }
+    }
+
+    struct Deep: Encodable {
+        let levels: Int
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            if levels > 0 { try container.encode(Deep(levels: levels - 1)) } else { try container.encode(0) }
+        }
+    }
+
+    struct SingleThenKeyed: Encodable {
+        func encode(to encoder: Encoder) throws {
+            _ = encoder.singleValueContainer()
+            var container = encoder.container(keyedBy: RandomJSON.Key.self)
+            try container.encode(1, forKey: RandomJSON.Key("x"))
+        }
+    }
+
+    @Test func errorsCaughtInsideAValueDepthAndLateContainersGiveFoundationsBytes() throws {
+        try Self.expectSameBytes(["v": Forgiving()], "errors a value catches and goes on")
+        #expect(try SortedJSONEncoder.streamed(["v": Forgiving()]) == nil)
+        #expect(throws: Thrower.Refusal.self) { try SortedJSONEncoder.encode([Thrower()]) }
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(["v": CatchesANestedError()]) }
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(["v": CatchesANonFiniteFloat()]) }
+        try Self.expectSameBytes(Deep(levels: 20), "nesting within the streaming depth")
+        #expect(try SortedJSONEncoder.streamed(Deep(levels: 20)) != nil)
+        try Self.expectSameBytes(Deep(levels: 300), "nesting past it")
+        #expect(try SortedJSONEncoder.streamed(Deep(levels: 300)) == nil)
+        try Self.expectSameBytes(["v": SingleThenKeyed()], "a single-value container left unused, then a keyed one")
     }
 
     @Test func foundationsOwnTypesAndNestedContainersGiveFoundationsBytes() throws {
@@ -129,11 +217,36 @@ import Testing
         }
     }
 
-    /// Foundation traps on these misuses of the `Encoder` protocol; a
-    /// process that meets one here gets an error naming it instead.
+    /// Keeps the container of the value it encodes, to write to it later.
+    final class KeptContainer: @unchecked Sendable {
+        var container: KeyedEncodingContainer<RandomJSON.Key>?
+    }
+
+    struct Keeper: Encodable {
+        let kept: KeptContainer
+        func encode(to encoder: Encoder) throws {
+            kept.container = encoder.container(keyedBy: RandomJSON.Key.self)
+            try kept.container?.encode(1, forKey: RandomJSON.Key("a"))
+        }
+    }
+
+    struct LateWriter: Encodable {
+        func encode(to encoder: Encoder) throws {
+            let kept = KeptContainer()
+            var container = encoder.container(keyedBy: RandomJSON.Key.self)
+            try container.encode(Keeper(kept: kept), forKey: RandomJSON.Key("inner"))
+            try kept.container?.encode(2, forKey: RandomJSON.Key("late"))
+            try container.encode(3, forKey: RandomJSON.Key("z"))
+        }
+    }
+
+    /// Foundation traps on these misuses of the `Encoder` protocol (or, for
+    /// a late write, drops it silently); a process that meets one here gets
+    /// an error naming it instead.
     @Test func misusesOfTheEncoderProtocolThrowInsteadOfTrapping() throws {
         #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(["x": TwoValues()]) }
         #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(KeyedThenUnkeyed()) }
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(LateWriter()) }
     }
 
     /// The stored form decodes back to the value (the store reads it with

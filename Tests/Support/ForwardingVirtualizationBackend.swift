@@ -2,7 +2,10 @@ import PatchFleetCore
 
 /// A test double over a real backend (usually the simulated datacenter):
 /// every call goes to `base` unless the conforming type has its own, so a
-/// test writes only the calls it counts, gates or bends.
+/// test writes only the calls it counts, gates or bends. `clusterSnapshot`
+/// is deliberately not forwarded: the protocol's default composes it from
+/// this double's own `listHosts` and `listVMs(onHosts:)`, so a double that
+/// bends those (renamed hosts, counted calls) bends observations too.
 public protocol ForwardingVirtualizationBackend: VirtualizationBackend {
     var base: any VirtualizationBackend { get }
 }
