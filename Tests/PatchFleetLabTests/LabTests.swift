@@ -19,16 +19,23 @@ struct LabTests {
         vms: [VM(name: "vm-a", memoryMB: 4096, host: "H1"), VM(name: "vm-b", memoryMB: 4096, host: "H1")],
         collections: [DeviceCollection(name: "Hosts", members: ["H1", "H2"])]))
 
-    /// Runs `body` against a lab served on a queue of its own.
-    func withLab(timeout: Duration = .seconds(10),
-                 _ body: @Sendable (LabClient, SimulatedDatacenter) async throws -> Void) async throws {
-        let queue = "test.lab.\(UUID().uuidString.prefix(8))"
+    /// A lab on a queue of its own (declared), not yet serving, and a
+    /// connection for its client.
+    static func lab(queue: String) async throws -> (LabServer, SimulatedDatacenter, server: AMQPConnection, client: AMQPConnection) {
         let serverConnection = try await AMQPConnection.connect(url: Self.url)
         let clientConnection = try await AMQPConnection.connect(url: Self.url)
         let datacenter = SimulatedDatacenter(configuration: Self.lab,
                                              clock: ScaledWallClock(start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: 50_000))
         let server = LabServer(datacenter: datacenter, connection: serverConnection, queue: queue)
         try await serverConnection.declare(LabServer.queueSpec(queue))
+        return (server, datacenter, serverConnection, clientConnection)
+    }
+
+    /// Runs `body` against a lab served on a queue of its own.
+    func withLab(timeout: Duration = .seconds(10),
+                 _ body: @Sendable (LabClient, SimulatedDatacenter) async throws -> Void) async throws {
+        let queue = "test.lab.\(UUID().uuidString.prefix(8))"
+        let (server, datacenter, serverConnection, clientConnection) = try await Self.lab(queue: queue)
         let serving = Task { try await server.run() }
         let client = try await LabClient.connect(connection: clientConnection, requestQueue: queue, timeout: timeout)
         do {
@@ -91,12 +98,7 @@ struct LabTests {
     /// from then on asks for them separately at once.
     @Test func anOlderLabIsAskedForTheHostsAndTheirVMsSeparately() async throws {
         let queue = "test.lab.older.\(UUID().uuidString.prefix(8))"
-        let serverConnection = try await AMQPConnection.connect(url: Self.url)
-        let clientConnection = try await AMQPConnection.connect(url: Self.url)
-        let datacenter = SimulatedDatacenter(configuration: Self.lab,
-                                             clock: ScaledWallClock(start: Instant(secondsSinceEpoch: 1_800_000_000), timeScale: 50_000))
-        let server = LabServer(datacenter: datacenter, connection: serverConnection, queue: queue)
-        try await serverConnection.declare(LabServer.queueSpec(queue))
+        let (server, _, serverConnection, clientConnection) = try await Self.lab(queue: queue)
         let consumer = try await serverConnection.consume(queue: queue, prefetch: 1)
         // What an older lab answers to an operation it cannot decode, word
         // for word (a literal: the client must recognise labs already deployed).

@@ -1,4 +1,5 @@
 import Foundation
+import PatchFleetSimulator
 
 /// A random value to encode, shaped to reach every path of an encoder:
 /// objects whose keys come unsorted, repeated, escaped or non-ASCII; arrays;
@@ -99,20 +100,14 @@ indirect enum RandomJSON: Encodable {
     }
 }
 
-/// Draws `RandomJSON` values from a seeded generator (SplitMix64), so a
+/// Draws `RandomJSON` values from the simulator's seeded generator, so a
 /// failure names the seed that reproduces it.
 struct RandomJSONGenerator {
-    private var state: UInt64
+    private var random: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { random = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 
