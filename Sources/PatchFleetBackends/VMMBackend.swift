@@ -45,6 +45,21 @@ public struct VMMBackend: VirtualizationBackend {
         return vms
     }
 
+    /// Just these hosts' VMs: a worker observes the host's cluster before
+    /// every VM it moves. Filtered again here: names are compared as VMM
+    /// reports them, and a host with no VMs is simply absent.
+    public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
+        guard !hosts.isEmpty else { return [] }
+        let reply = try await runner.run(VMMScripts.listVMs(server: server, onHosts: hosts.sorted()),
+                                         operation: "Get-SCVirtualMachine on \(hosts.count) host(s)")
+        var vms: [VM] = []
+        for item in reply.elements {
+            let vm = try VMMDecoding.vm(item)
+            if hosts.contains(vm.host) { vms.append(vm) }
+        }
+        return vms
+    }
+
     public func host(named name: String) async throws(BackendError) -> Host {
         try await hostRecord(name).host
     }

@@ -51,6 +51,17 @@ enum VMMScripts {
         return script(server, "Get-SCVirtualMachine -VMHost (PF-FindHost \(L.quote(host))) | ForEach-Object { PF-VM $_ }", .list)
     }
 
+    /// The VMs on these hosts (a cluster's nodes), filtered on the server:
+    /// only they are projected, converted to JSON and sent back, not every
+    /// VM VMM manages (what the protocol's default, `listVMs(host: nil)`,
+    /// would fetch for every cluster observation).
+    static func listVMs(server: String, onHosts hosts: [String]) -> PowerShellScript {
+        script(server, """
+        $pfOnHosts = \(L.array(hosts))
+        Get-SCVirtualMachine -VMMServer $pfVmm -All | Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }
+        """, .list)
+    }
+
     static func vm(server: String, name: String) -> PowerShellScript {
         script(server, "PF-VM (PF-FindVM \(L.quote(name)))")
     }

@@ -55,6 +55,19 @@ struct VMMBackendTests {
         #expect(try fake2.calls().first?.body.contains("Get-SCVirtualMachine -VMMServer $pfVmm -All") == true)
     }
 
+    /// A cluster observation asks VMM for its hosts' VMs only, filtered on
+    /// the server (not every VM it manages), and keeps just those hosts'.
+    @Test func theVMsOfAClustersHostsAreFilteredOnTheServer() async throws {
+        let fake = try FakeSSH([.on("Get-SCVirtualMachine -VMMServer $pfVmm -All", "Where-Object", reply: "vmm/vms-all-web01-hv01-db01-hv02.json")])
+        let vms = try await backend(fake).listVMs(onHosts: ["hv02.contoso.com", "hv03.contoso.com"])
+        #expect(vms.map(\.name) == ["db01"], "a reply naming other hosts' VMs is filtered here too")
+        let body = try #require(try fake.calls().first?.body)
+        #expect(body.contains("$pfOnHosts = @('hv02.contoso.com','hv03.contoso.com')"), "\(body)")
+        #expect(body.contains("Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }"))
+        #expect(try await backend(fake).listVMs(onHosts: []).isEmpty)
+        #expect(try fake.calls().count == 1, "no hosts, no call")
+    }
+
     @Test func emptyResults() async throws {
         for reply in ["vmm/vms-empty.json", "vmm/vms-null.json"] {
             let fake = try FakeSSH([.on("Get-SCVirtualMachine", reply: reply)])
