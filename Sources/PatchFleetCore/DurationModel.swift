@@ -11,20 +11,6 @@ public enum DurationModel {
             .reduce(0) { $0 + estimates.perVMOverheadSeconds + Double($1.memoryMB) / estimates.liveMigrationMBPerSecond }
     }
 
-    /// `drainSeconds` of every host holding VMs, in one pass over the VMs
-    /// (the same sums in the same order, so the same values): the scheduler
-    /// asks for every pending host of a cluster at each decision.
-    static func drainSecondsByHost(inventory: Inventory, policy: Policy) -> [String: Double] {
-        let estimates = policy.estimates
-        var drain: [String: Double] = [:]
-        for vm in inventory.vms where vm.power.consumesMemory && vm.highlyAvailable {
-            // Added as `drainSeconds` adds (left to right), for equal bits.
-            drain[vm.host] = (drain[vm.host] ?? 0) + estimates.perVMOverheadSeconds
-                + Double(vm.memoryMB) / estimates.liveMigrationMBPerSecond
-        }
-        return drain
-    }
-
     public static func predictSeconds(host: String, inventory: Inventory, policy: Policy) -> Double {
         predictSeconds(drainSeconds: drainSeconds(host: host, inventory: inventory, policy: policy), policy: policy)
     }

@@ -122,7 +122,7 @@ public struct Scheduler: SchedulingStrategy {
         // One pass over the inventory, then every question is asked of one
         // cluster's slice: scanning all VMs per host made a decision on
         // 10,000 hosts quadratic (see docs/benchmarks.md, `scale`).
-        let index = ClusterIndex(input.inventory)
+        let index = ClusterIndex(input.inventory, estimates: policy.estimates)
         let started = groups.mapValues { group in group.contains { !$0.isPending } }
         let work = groups.mapValues { remainingWork($0, input, index) }
         let orderedKeys = groups.keys.sorted { lhs, rhs in
@@ -169,12 +169,16 @@ public struct Scheduler: SchedulingStrategy {
         let policy = input.policy
         guard let cluster = group.first?.cluster else {
             // A standalone host is its own group: no peers, no capacity to check.
-            let alone = Scheduler.order(group.filter(\.isPending), inventory: input.inventory)
+            let alone = index.hostNamesAreUnique
+                ? Scheduler.order(group.filter(\.isPending), index: index, cluster: nil)
+                : Scheduler.order(group.filter(\.isPending), inventory: input.inventory)
             return startIfWindowFits(alone, input: input, decision: &decision) > 0
         }
         let snapshot = index.snapshot(cluster)
         let inventory = snapshot.inventory
-        let waitingHosts = Scheduler.order(group.filter(\.isPending), inventory: inventory)
+        let waitingHosts = index.hostNamesAreUnique
+            ? Scheduler.order(group.filter(\.isPending), index: index, cluster: cluster)
+            : Scheduler.order(group.filter(\.isPending), inventory: inventory)
         func wait(_ reason: String) {
             decision.waiting += waitingHosts.map { HostDeferral(host: $0.host, reason: reason) }
         }
@@ -261,19 +265,20 @@ public struct Scheduler: SchedulingStrategy {
     }
 
     func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput, _ index: ClusterIndex) -> Double {
-        let pending = group.filter(\.isPending)
-        guard let cluster = group.first?.cluster else {
-            // A standalone host is a group of its own: its VMs, not a map of the datacenter's.
-            return pending.reduce(0) {
-                $0 + DurationModel.predictSeconds(host: $1.host, inventory: input.inventory, policy: input.policy)
+        let cluster = group.first?.cluster
+        guard index.hostNamesAreUnique else {
+            let inventory = cluster.map { index.snapshot($0).inventory } ?? input.inventory
+            return group.filter(\.isPending).reduce(0) {
+                $0 + DurationModel.predictSeconds(host: $1.host, inventory: inventory, policy: input.policy)
             }
         }
-        guard !pending.isEmpty else { return 0 }
-        // One pass over the cluster's VMs, not one per pending host.
-        let drain = DurationModel.drainSecondsByHost(inventory: index.snapshot(cluster).inventory, policy: input.policy)
-        return pending.reduce(0) {
-            $0 + DurationModel.predictSeconds(drainSeconds: drain[$1.host] ?? 0, policy: input.policy)
+        // Each host's drain was summed by the index's one pass.
+        var total: Double = 0
+        for saga in group where saga.isPending {
+            total = total + DurationModel.predictSeconds(drainSeconds: index.drainSeconds(saga.host, inCluster: cluster),
+                                                         policy: input.policy)
         }
+        return total
     }
 
     /// The cluster as it will look once the hosts already out of service have
@@ -316,6 +321,15 @@ public struct Scheduler: SchedulingStrategy {
             if l != r { return l < r }
             return lhs.host < rhs.host
         }
+    }
+
+    /// `order(_:inventory:)` with the loads the index summed.
+    static func order(_ sagas: [HostSagaState], index: ClusterIndex, cluster: String?) -> [HostSagaState] {
+        let loads = sagas.map { index.load($0.host, inCluster: cluster) }
+        return sagas.indices.sorted { lhs, rhs in
+            if loads[lhs] != loads[rhs] { return loads[lhs] < loads[rhs] }
+            return sagas[lhs].host < sagas[rhs].host
+        }.map { sagas[$0] }
     }
 
     struct Load: Comparable {

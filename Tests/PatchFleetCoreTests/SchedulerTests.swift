@@ -203,20 +203,42 @@ import Testing
         #expect(even == ["B1", "B2", "B3"])
     }
 
-    /// The scheduler's one-pass drain estimate must be the per-host one to
-    /// the last bit: cluster order (longest remaining work first) compares them.
-    @Test func drainEstimatesInOnePassEqualThePerHostOnes() {
+    /// The index's one-pass sums must be what the scheduler computed per
+    /// cluster before, to the last bit: the cluster order (longest remaining
+    /// work first) compares drain estimates, and the host order compares loads.
+    @Test func theIndexSumsEqualThePerClusterOnes() {
         var inventory = Self.twoClusters()
+        inventory.hosts.append(Host(name: "S1", cluster: nil, memoryMB: 65536))  // standalone
         inventory.vms += (0 ..< 40).map { index in
-            VM(name: "extra\(index)", memoryMB: 1000 + 37 * index, power: index % 5 == 0 ? .stopped : .running,
-               highlyAvailable: index % 7 != 0, host: ["A1", "A2", "B1", "B3"][index % 4])
+            VM(name: "extra\(index)", memoryMB: 1000 + 37 * index, power: [.running, .stopped, .saved, .running][index % 4],
+               highlyAvailable: index % 7 != 0, host: ["A1", "A2", "B1", "B3", "S1", "gone"][index % 6])
         }
         let policy = Policy()
-        let byHost = DurationModel.drainSecondsByHost(inventory: inventory, policy: policy)
-        for host in inventory.hosts.map(\.name) {
-            #expect((byHost[host] ?? 0) == DurationModel.drainSeconds(host: host, inventory: inventory, policy: policy), "\(host)")
+        let index = ClusterIndex(inventory, estimates: policy.estimates)
+        #expect(index.hostNamesAreUnique)
+        for host in inventory.hosts.map(\.name) + ["gone", "nowhere"] {
+            let whole = DurationModel.drainSeconds(host: host, inventory: inventory, policy: policy)
+            #expect(index.drainSeconds(host, inCluster: nil) == whole, "\(host)")
+            for cluster in ["A", "B"] {
+                let slice = index.snapshot(cluster).inventory
+                #expect(index.drainSeconds(host, inCluster: cluster)
+                        == DurationModel.drainSeconds(host: host, inventory: slice, policy: policy), "\(host) in \(cluster)")
+            }
         }
-        #expect(byHost.values.contains { $0 > 0 })
+        #expect(index.drainSeconds("A1", inCluster: "A") > 0)
+        #expect(index.drainSeconds("A1", inCluster: "B") == 0, "a saga submitted in B whose host is now in A")
+        // Host order: the same as from the cluster's slice, or the whole inventory for a standalone host.
+        let sagas = Self.sagas(inventory)
+        for cluster in ["A", "B"] {
+            let group = sagas.filter { $0.cluster == cluster }
+            #expect(Scheduler.order(group, index: index, cluster: cluster).map(\.host)
+                    == Scheduler.order(group, inventory: index.snapshot(cluster).inventory).map(\.host))
+        }
+        #expect(Scheduler.order(sagas, index: index, cluster: nil).map(\.host) == Scheduler.order(sagas, inventory: inventory).map(\.host))
+        // A host name listed twice: the index says so, and the scheduler keeps the per-cluster path.
+        var twice = inventory
+        twice.hosts.append(Host(name: "A1", cluster: "B", memoryMB: 65536))
+        #expect(!ClusterIndex(twice, estimates: policy.estimates).hostNamesAreUnique)
     }
 
     @Test func maintenanceWindowOnlyStartsHostsThatFit() {
