@@ -110,8 +110,10 @@ struct ChaosCommand: AsyncParsableCommand {
         _ = try? await labTask.value
         await events.cancel()
         _ = try? await eventTask.value
-        _ = try? await connection.deleteQueue(eventsQueue)
-        _ = try? await connection.deleteQueue(labQueue)
+        await connection.bestEffort(within: 15) { connection in
+            _ = try? await connection.deleteQueue(eventsQueue)
+            _ = try? await connection.deleteQueue(labQueue)
+        }
         await connection.close()
 
         if interrupted.load(ordering: .acquiring) {

@@ -128,9 +128,14 @@ public final class LocalFleet: Sendable {
             if status != 0 { unclean.append("\(name) exited with \(status); its log: \(process.logPath)") }
         }
         for line in unclean { print("fleet: \(line)") }
-        for queue in topology.queues { _ = try? await connection.deleteQueue(queue.name) }
-        for exchange in topology.exchanges { try? await connection.deleteExchange(exchange.name) }
-        _ = try? await connection.deleteQueue(labQueue)
+        // The run's queues and exchanges, if the broker is still there.
+        let topology = self.topology, labQueue = self.labQueue
+        let cleaned = await connection.bestEffort(within: 15) { connection in
+            for queue in topology.queues { _ = try? await connection.deleteQueue(queue.name) }
+            for exchange in topology.exchanges { try? await connection.deleteExchange(exchange.name) }
+            _ = try? await connection.deleteQueue(labQueue)
+        }
+        if !cleaned { print("fleet: the broker did not answer within 15 s; the run's queues and exchanges are left on it") }
         return unclean
     }
 }

@@ -63,6 +63,25 @@ struct RecoveryTests {
         await consumerConn.close()
     }
 
+    /// Cleanup against a broker that is gone for good gives up after its
+    /// deadline (a broker call waits for the reconnect, which never comes),
+    /// and `close()` still returns: a stopping process does not hang.
+    @Test func bestEffortCleanupGivesUpOnABrokerThatIsGone() async throws {
+        let broker = Self.broker
+        let conn = try await AMQPConnection.connect(try AMQPConfiguration(url: broker.url),
+                                                    recovery: RecoveryPolicy(initialDelay: 0.1, maxDelay: 0.5))
+        let queue = TestBroker.uniqueName("best-effort")
+        try await conn.declare(QueueSpec(queue, durable: false, exclusive: false, autoDelete: false))
+        #expect(await conn.bestEffort(within: 10) { _ = try? await $0.deleteQueue(queue) }, "a broker that answers: done")
+        try await broker.run("stop")
+        let began = ContinuousClock.now
+        let finished = await conn.bestEffort(within: 1) { _ = try? await $0.deleteQueue(queue) }
+        #expect(!finished, "nobody answers: it gives up")
+        #expect(ContinuousClock.now - began < .seconds(10))
+        await conn.close()
+        try await broker.run("start")
+    }
+
     @Test func frozenBrokerIsDetectedByHeartbeatAndRecovered() async throws {
         let broker = Self.broker
         var config = try AMQPConfiguration(url: broker.url)
