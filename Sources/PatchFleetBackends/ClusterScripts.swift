@@ -13,12 +13,12 @@ enum ClusterScripts {
             """
             function PF-Node($n, $c) { $m = (Get-CimInstance -ClassName Win32_ComputerSystem -ComputerName $n.Name -ErrorAction SilentlyContinue).TotalPhysicalMemory; [ordered]@{ name = [string]$n.Name; cluster = [string]$c; state = [string]$n.State; drainStatus = [string]$n.DrainStatus; totalMemory = $m } }
             function PF-FindNode([string]$h) { foreach ($c in $pfClusters) { $n = Get-ClusterNode -Cluster $c | Where-Object { $_.Name -eq $h }; if ($n) { return @{ node = $n; cluster = $c } } }; PF-Fail 'notFound' ("no configured cluster has a node named '" + $h + "'") $h }
-            function PF-VMs([string]$onHost, [string]$named) {
+            function PF-VMs([string[]]$onHosts, [string]$named) {
             foreach ($c in $pfClusters) {
-            Get-ClusterGroup -Cluster $c | Where-Object { [string]$_.GroupType -eq 'VirtualMachine' -and (-not $onHost -or $_.OwnerNode.Name -eq $onHost) -and (-not $named -or $_.Name -eq $named) } | ForEach-Object {
+            Get-ClusterGroup -Cluster $c | Where-Object { [string]$_.GroupType -eq 'VirtualMachine' -and (-not $onHosts -or $onHosts -contains $_.OwnerNode.Name) -and (-not $named -or $_.Name -eq $named) } | ForEach-Object {
             $v = Get-VM -ClusterObject $_ -ErrorAction SilentlyContinue
             [ordered]@{ name = [string]$_.Name; cluster = $c; host = [string]$_.OwnerNode.Name; groupState = [string]$_.State; state = [string]$v.State; memoryAssigned = $v.MemoryAssigned; memoryStartup = $v.MemoryStartup; clustered = $true } }
-            foreach ($n in (Get-ClusterNode -Cluster $c | Where-Object { -not $onHost -or $_.Name -eq $onHost })) {
+            foreach ($n in (Get-ClusterNode -Cluster $c | Where-Object { -not $onHosts -or $onHosts -contains $_.Name })) {
             Get-VM -ComputerName $n.Name | Where-Object { -not $_.IsClustered -and (-not $named -or $_.Name -eq $named) } | ForEach-Object {
             [ordered]@{ name = [string]$_.Name; cluster = $c; host = [string]$n.Name; groupState = ''; state = [string]$_.State; memoryAssigned = $_.MemoryAssigned; memoryStartup = $_.MemoryStartup; clustered = $false } } } } }
             """,
@@ -42,8 +42,18 @@ enum ClusterScripts {
         script(clusters, "$f = PF-FindNode \(L.quote(name))\nPF-Node $f.node $f.cluster")
     }
 
+    /// One host's VMs (`''`: every node's), or the VM of that name. `''`
+    /// binds as `@('')`, which PowerShell reads as false: no filter.
     static func listVMs(_ clusters: [String], host: String?, named: String? = nil) -> PowerShellScript {
         script(clusters, "PF-VMs \(L.quote(host ?? "")) \(L.quote(named ?? ""))", .list)
+    }
+
+    /// The VMs on these nodes (a cluster observation): only their groups are
+    /// read, and only they are asked for their local VMs (`Get-VM
+    /// -ComputerName` per node, the expensive part), not every node of every
+    /// configured cluster.
+    static func listVMs(_ clusters: [String], onHosts hosts: [String]) -> PowerShellScript {
+        script(clusters, "PF-VMs \(L.array(hosts)) ''", .list)
     }
 
     /// Pause (no drain: VMs keep running) or pause and drain.

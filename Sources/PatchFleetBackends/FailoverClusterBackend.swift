@@ -36,6 +36,20 @@ public struct FailoverClusterBackend: VirtualizationBackend {
         try await vmRecords(host: host, named: nil).map(\.vm)
     }
 
+    /// Just these nodes' VMs: a worker observes the node's cluster before
+    /// every VM it moves, and the protocol's default would read every node
+    /// of every configured cluster. Filtered again here, as the nodes report.
+    public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
+        guard !hosts.isEmpty else { return [] }
+        let reply = try await runner.run(ClusterScripts.listVMs(clusters, onHosts: hosts.sorted()), operation: "Get-ClusterGroup")
+        var vms: [VM] = []
+        for item in reply.elements {
+            let vm = try ClusterDecoding.vm(item).vm
+            if hosts.contains(vm.host) { vms.append(vm) }
+        }
+        return vms
+    }
+
     func vmRecords(host: String?, named: String?) async throws(BackendError) -> [ClusterVMRecord] {
         let reply = try await runner.run(ClusterScripts.listVMs(clusters, host: host, named: named), operation: "Get-ClusterGroup")
         var records: [ClusterVMRecord] = []

@@ -40,6 +40,22 @@ struct FailoverClusterBackendTests {
         #expect(script.contains("Get-VM -ComputerName $n.Name | Where-Object { -not $_.IsClustered"))
     }
 
+    /// A cluster observation reads only its nodes' groups and local VMs,
+    /// and keeps just those nodes' VMs whatever the reply holds.
+    @Test func theVMsOfSomeNodesOnly() async throws {
+        let fake = try FakeSSH([.on("PF-VMs @('hv01','hv09') ''", reply: "cluster/vms-hv01.json"),
+                                .on("PF-VMs @('hv09') ''", reply: "cluster/vms-hv01.json")])
+        let vms = try await backend(fake).listVMs(onHosts: ["hv01", "hv09"])
+        #expect(vms.count == 4 && vms.allSatisfy { $0.host == "hv01" })
+        #expect(try await backend(fake).listVMs(onHosts: ["hv09"]).isEmpty, "a reply naming other nodes' VMs is filtered here too")
+        let script = try #require(try fake.calls().first?.script)
+        #expect(script.contains("function PF-VMs([string[]]$onHosts, [string]$named)"))
+        #expect(script.contains("(-not $onHosts -or $onHosts -contains $_.OwnerNode.Name)"))
+        #expect(script.contains("Get-ClusterNode -Cluster $c | Where-Object { -not $onHosts -or $onHosts -contains $_.Name }"))
+        #expect(try await backend(fake).listVMs(onHosts: []).isEmpty)
+        #expect(try fake.calls().count == 2, "no nodes, no call")
+    }
+
     @Test func drainWaitsForDrainStatus() async throws {
         let fake = try FakeSSH([
             .on("$f = PF-FindNode 'hv01'\nPF-Node", replies: ["cluster/node-hv01-up.json", "cluster/node-hv01-draining.json", "cluster/node-hv01-drained.json"]),
