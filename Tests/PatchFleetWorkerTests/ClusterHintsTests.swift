@@ -44,11 +44,16 @@ import Testing
         }
     }
 
-    @Test func aRememberedClusterSparesTheLookupAndAMovedHostIsLookedUpAgain() async throws {
+    /// An executor over the simulated datacenter seen through `MovableHosts`.
+    static func executor() -> (MovableHosts, CommandExecutor) {
         let datacenter = CommandExecutorTests.datacenter()
         let backend = MovableHosts(datacenter)
-        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
-                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        return (backend, CommandExecutor(virtualization: backend, updates: datacenter,
+                                         timing: CommandExecutorTests.executor(datacenter).timing))
+    }
+
+    @Test func aRememberedClusterSparesTheLookupAndAMovedHostIsLookedUpAgain() async throws {
+        let (backend, executor) = Self.executor()
 
         let first = try await executor.observeCluster(of: "H1")
         #expect(first.hosts.map(\.name).sorted() == ["H1", "H2", "H3"])
@@ -67,10 +72,7 @@ import Testing
     }
 
     @Test func aHintOfAClusterThatIsGoneIsDroppedAndTheHostLookedUp() async throws {
-        let datacenter = CommandExecutorTests.datacenter()
-        let backend = MovableHosts(datacenter)
-        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
-                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        let (backend, executor) = Self.executor()
         _ = try await executor.observeCluster(of: "H1")
         // The cluster is renamed: C is gone, its hosts are in E.
         backend.movedTo.withLock { $0 = ["H1": "E", "H2": "E", "H3": "E"] }
@@ -86,10 +88,7 @@ import Testing
     /// A manager that does not answer is the answer: the observation fails
     /// at once (no lookup that would wait again) and the hint stays.
     @Test func aHintedReadThatTimesOutFailsWithoutALookupAndKeepsTheHint() async throws {
-        let datacenter = CommandExecutorTests.datacenter()
-        let backend = MovableHosts(datacenter)
-        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
-                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        let (backend, executor) = Self.executor()
         _ = try await executor.observeCluster(of: "H1")
         backend.slow.withLock { $0 = ["C"] }
         await #expect(throws: BackendError.self) { _ = try await executor.observeCluster(of: "H2") }
