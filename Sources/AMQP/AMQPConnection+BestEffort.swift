@@ -11,13 +11,17 @@ extension AMQPConnection {
     @discardableResult
     public func bestEffort(within seconds: Double, _ work: @escaping @Sendable (AMQPConnection) async -> Void) async -> Bool {
         let outcome = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+        // A deadline the clock can hold (`.seconds(.infinity)` traps): a day.
+        let seconds = seconds.isFinite ? min(max(0, seconds), 86_400) : 86_400
         return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             outcome.withLock { $0 = continuation }
+            // Taken out under the lock, resumed outside it: once, by whichever comes first.
             let resume: @Sendable (Bool) -> Void = { finished in
-                outcome.withLock { pending in
-                    pending?.resume(returning: finished)
-                    pending = nil
+                let pending = outcome.withLock { pending in
+                    defer { pending = nil }
+                    return pending
                 }
+                pending?.resume(returning: finished)
             }
             let deadline = Task {
                 try? await Task.sleep(for: .seconds(seconds))

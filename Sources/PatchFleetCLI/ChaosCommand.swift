@@ -107,14 +107,16 @@ struct ChaosCommand: AsyncParsableCommand {
 
         let unclean = await processes.stop(connection: connection)
         labTask.cancel()
-        _ = try? await labTask.value
         await events.cancel()
-        _ = try? await eventTask.value
         await connection.bestEffort(within: 15) { connection in
             _ = try? await connection.deleteQueue(eventsQueue)
             _ = try? await connection.deleteQueue(labQueue)
         }
+        // Closed before the lab and the recorder are waited for: a lab reply
+        // queued while the broker is gone fails with the close, not never.
         await connection.close()
+        _ = try? await labTask.value
+        _ = try? await eventTask.value
 
         if interrupted.load(ordering: .acquiring) {
             print("chaos: interrupted; everything it started is stopped")

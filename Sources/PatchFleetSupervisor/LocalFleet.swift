@@ -135,7 +135,7 @@ public final class LocalFleet: Sendable {
             for exchange in topology.exchanges { try? await connection.deleteExchange(exchange.name) }
             _ = try? await connection.deleteQueue(labQueue)
         }
-        if !cleaned { print("fleet: the broker did not answer within 15 s; the run's queues and exchanges are left on it") }
+        if !cleaned { print("fleet: deleting the run's queues and exchanges did not finish within 15 s (is the broker gone?); they may be left on it") }
         return unclean
     }
 }

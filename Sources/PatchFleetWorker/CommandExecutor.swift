@@ -75,8 +75,9 @@ public struct CommandExecutor: Sendable {
         }
         let target = try await virtualization.host(named: host)
         guard let cluster = target.cluster else {
-            // A standalone host (no cluster) is never hinted.
-            return ClusterSnapshot(hosts: [target], vms: try await virtualization.listVMs(onHosts: [host]))
+            // A standalone host (no cluster) is never hinted. Its VMs by the
+            // name the manager gives it (an FQDN where `host` may be short).
+            return ClusterSnapshot(hosts: [target], vms: try await virtualization.listVMs(onHosts: [target.name]))
         }
         let snapshot = try await virtualization.clusterSnapshot(cluster: cluster)
         clusterHints.remember(snapshot.hosts)

@@ -73,7 +73,10 @@ struct RecoveryTests {
         let queue = TestBroker.uniqueName("best-effort")
         try await conn.declare(QueueSpec(queue, durable: false, exclusive: false, autoDelete: false))
         #expect(await conn.bestEffort(within: 10) { _ = try? await $0.deleteQueue(queue) }, "a broker that answers: done")
+        let events = conn.events()
         try await broker.run("stop")
+        // Only once the connection knows it is down does a call wait (before, it fails at once).
+        for await event in events { if case .disconnected = event { break } }
         let began = ContinuousClock.now
         let finished = await conn.bestEffort(within: 1) { _ = try? await $0.deleteQueue(queue) }
         #expect(!finished, "nobody answers: it gives up")

@@ -235,6 +235,12 @@ import Testing
                     == Scheduler.order(group, inventory: index.snapshot(cluster).inventory).map(\.host))
         }
         #expect(Scheduler.order(sagas, index: index, cluster: nil).map(\.host) == Scheduler.order(sagas, inventory: inventory).map(\.host))
+        // A saga submitted in B whose host is in A now: B's slice has none of its load.
+        let strays = [HostSagaState(jobId: "j", target: TargetHost(host: "A1", cluster: "B"), policy: policy,
+                                    updateIds: ["KB1"], deploymentCollection: "c")] + sagas.filter { $0.cluster == "B" }
+        #expect(Scheduler.order(strays, index: index, cluster: "B").map(\.host)
+                == Scheduler.order(strays, inventory: index.snapshot("B").inventory).map(\.host))
+        #expect(index.load("A1", inCluster: "B") == Scheduler.Load(memoryMB: 0, vmCount: 0))
         // A host name listed twice: the index says so, and the scheduler keeps the per-cluster path.
         var twice = inventory
         twice.hosts.append(Host(name: "A1", cluster: "B", memoryMB: 65536))

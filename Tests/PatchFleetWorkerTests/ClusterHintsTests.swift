@@ -85,6 +85,38 @@ import Testing
         #expect(backend.lookups.load(ordering: .relaxed) == 2, "and the new cluster is the hint from then on")
     }
 
+    /// A manager that knows a standalone host by its FQDN, asked by its short name.
+    final class ShortNames: ForwardingVirtualizationBackend {
+        let base: any VirtualizationBackend
+        let askedFor = Mutex<[Set<String>]>([])
+        init(_ base: any VirtualizationBackend) { self.base = base }
+
+        func host(named name: String) async throws(BackendError) -> Host {
+            try await base.host(named: name.contains(".") ? name : name + ".contoso.com")
+        }
+
+        func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
+            askedFor.withLock { $0.append(hosts) }
+            return try await base.listVMs(onHosts: hosts)
+        }
+    }
+
+    /// A standalone host's VMs are asked for by the name the manager gives
+    /// it, not the (short) name the saga used: else it looks empty.
+    @Test func aStandaloneHostsVMsAreAskedForByTheManagersName() async throws {
+        let datacenter = SimulatedDatacenter(
+            configuration: LabConfiguration(inventory: Inventory(
+                hosts: [Host(name: "S1.contoso.com", cluster: nil, memoryMB: 65536)],
+                vms: [VM(name: "app", memoryMB: 4096, host: "S1.contoso.com")])),
+            clock: VirtualClock(start: CommandExecutorTests.start))
+        let backend = ShortNames(datacenter)
+        let executor = CommandExecutor(virtualization: backend, updates: datacenter,
+                                       timing: CommandExecutorTests.executor(datacenter).timing)
+        let snapshot = try await executor.observeCluster(of: "S1")
+        #expect(snapshot.vms.map(\.name) == ["app"])
+        #expect(backend.askedFor.withLock { $0 } == [["S1.contoso.com"]])
+    }
+
     /// A manager that does not answer is the answer: the observation fails
     /// at once (no lookup that would wait again) and the hint stays.
     @Test func aHintedReadThatTimesOutFailsWithoutALookupAndKeepsTheHint() async throws {
