@@ -76,6 +76,12 @@ extension VirtualizationBackend {
     }
 
     public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
+        try await hostsThenTheirVMs(cluster: cluster)
+    }
+
+    /// `clusterSnapshot` as two queries: the default, and the fallback of a
+    /// backend whose one-call form a peer may not know.
+    public func hostsThenTheirVMs(cluster: String) async throws(BackendError) -> ClusterSnapshot {
         let hosts = try await listHosts(cluster: cluster)
         return ClusterSnapshot(hosts: hosts, vms: try await listVMs(onHosts: Set(hosts.map(\.name))))
     }

@@ -120,18 +120,14 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
     /// host saga). A lab from before this call answers that it cannot read
     /// the request; then the hosts and their VMs are asked for separately.
     public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
-        func separately() async throws(BackendError) -> ClusterSnapshot {
-            let hosts = try await listHosts(cluster: cluster)
-            return ClusterSnapshot(hosts: hosts, vms: try await listVMs(onHosts: Set(hosts.map(\.name))))
-        }
         // Asked once: an older lab stays older for this client's life.
-        if labLacksClusterSnapshot.load(ordering: .relaxed) { return try await separately() }
+        if labLacksClusterSnapshot.load(ordering: .relaxed) { return try await hostsThenTheirVMs(cluster: cluster) }
         let response: LabResponse
         do {
             response = try await call(LabRequest(.clusterSnapshot, cluster: cluster))
         } catch where Self.isUnknownToAnOlderLab(error) {
             labLacksClusterSnapshot.store(true, ordering: .relaxed)
-            return try await separately()
+            return try await hostsThenTheirVMs(cluster: cluster)
         }
         let hosts = try response.value(\.hosts, for: .clusterSnapshot)
         let names = Set(hosts.map(\.name))
@@ -205,12 +201,12 @@ public final class LabClient: VirtualizationBackend, UpdateBackend {
 
     public func reboot(host: String) async throws(BackendError) { try await perform(LabRequest(.reboot, host: host)) }
 
-    /// The lab's whole state and history, for invariant checks and summaries.
     /// Calls the lab has served so far, by operation.
     public func stats() async throws(BackendError) -> [String: Int] {
         try await call(LabRequest(.stats)).value(\.calls, for: .stats)
     }
 
+    /// The lab's whole state and history, for invariant checks and summaries.
     public func snapshot() async throws(BackendError) -> LabSnapshot {
         try await call(LabRequest(.snapshot)).value(\.snapshot, for: .snapshot)
     }
