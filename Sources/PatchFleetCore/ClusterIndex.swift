@@ -15,9 +15,6 @@ struct ClusterIndex {
     private var slotOfHost: [String: Int] = [:]
     private var drain: [Double] = []
     private var load: [Scheduler.Load] = []
-    /// A host name listed twice: slices then keep the old rule (a VM goes to
-    /// the cluster of the last listing), and the per-host sums are not used.
-    private(set) var hostNamesAreUnique = true
 
     /// Each host slot's cluster slice (nil: standalone), and the slices' names.
     private var sliceOfSlot: [Int?] = []
@@ -35,8 +32,10 @@ struct ClusterIndex {
             load.append(Scheduler.Load(memoryMB: 0, vmCount: 0))
             return sliceOfSlot.count - 1
         }
+        // A host name listed twice (in two clusters) has one slot, and its
+        // VMs count in the cluster of its last listing, in the slices and in
+        // the sums alike: the rule the slices always had.
         for host in inventory.hosts {
-            if slotOfHost[host.name] != nil { hostNamesAreUnique = false }
             let hostSlot = slot(host.name)
             guard let cluster = host.cluster else { continue }
             let slice: Int

@@ -169,16 +169,12 @@ public struct Scheduler: SchedulingStrategy {
         let policy = input.policy
         guard let cluster = group.first?.cluster else {
             // A standalone host is its own group: no peers, no capacity to check.
-            let alone = index.hostNamesAreUnique
-                ? Scheduler.order(group.filter(\.isPending), index: index, cluster: nil)
-                : Scheduler.order(group.filter(\.isPending), inventory: input.inventory)
+            let alone = Scheduler.order(group.filter(\.isPending), index: index, cluster: nil)
             return startIfWindowFits(alone, input: input, decision: &decision) > 0
         }
         let snapshot = index.snapshot(cluster)
         let inventory = snapshot.inventory
-        let waitingHosts = index.hostNamesAreUnique
-            ? Scheduler.order(group.filter(\.isPending), index: index, cluster: cluster)
-            : Scheduler.order(group.filter(\.isPending), inventory: inventory)
+        let waitingHosts = Scheduler.order(group.filter(\.isPending), index: index, cluster: cluster)
         func wait(_ reason: String) {
             decision.waiting += waitingHosts.map { HostDeferral(host: $0.host, reason: reason) }
         }
@@ -266,12 +262,6 @@ public struct Scheduler: SchedulingStrategy {
 
     func remainingWork(_ group: [HostSagaState], _ input: SchedulingInput, _ index: ClusterIndex) -> Double {
         let cluster = group.first?.cluster
-        guard index.hostNamesAreUnique else {
-            let inventory = cluster.map { index.snapshot($0).inventory } ?? input.inventory
-            return group.filter(\.isPending).reduce(0) {
-                $0 + DurationModel.predictSeconds(host: $1.host, inventory: inventory, policy: input.policy)
-            }
-        }
         // Each host's drain was summed by the index's one pass.
         var total: Double = 0
         for saga in group where saga.isPending {

@@ -214,37 +214,46 @@ import Testing
                highlyAvailable: index % 7 != 0, host: ["A1", "A2", "B1", "B3", "S1", "gone"][index % 6])
         }
         let policy = Policy()
-        let index = ClusterIndex(inventory, estimates: policy.estimates)
-        #expect(index.hostNamesAreUnique)
-        for host in inventory.hosts.map(\.name) + ["gone", "nowhere"] {
-            let whole = DurationModel.drainSeconds(host: host, inventory: inventory, policy: policy)
-            #expect(index.drainSeconds(host, inCluster: nil) == whole, "\(host)")
-            for cluster in ["A", "B"] {
-                let slice = index.snapshot(cluster).inventory
-                #expect(index.drainSeconds(host, inCluster: cluster)
-                        == DurationModel.drainSeconds(host: host, inventory: slice, policy: policy), "\(host) in \(cluster)")
-            }
-        }
-        #expect(index.drainSeconds("A1", inCluster: "A") > 0)
-        #expect(index.drainSeconds("A1", inCluster: "B") == 0, "a saga submitted in B whose host is now in A")
-        // Host order: the same as from the cluster's slice, or the whole inventory for a standalone host.
         let sagas = Self.sagas(inventory)
-        for cluster in ["A", "B"] {
-            let group = sagas.filter { $0.cluster == cluster }
-            #expect(Scheduler.order(group, index: index, cluster: cluster).map(\.host)
-                    == Scheduler.order(group, inventory: index.snapshot(cluster).inventory).map(\.host))
-        }
-        #expect(Scheduler.order(sagas, index: index, cluster: nil).map(\.host) == Scheduler.order(sagas, inventory: inventory).map(\.host))
         // A saga submitted in B whose host is in A now: B's slice has none of its load.
         let strays = [HostSagaState(jobId: "j", target: TargetHost(host: "A1", cluster: "B"), policy: policy,
                                     updateIds: ["KB1"], deploymentCollection: "c")] + sagas.filter { $0.cluster == "B" }
-        #expect(Scheduler.order(strays, index: index, cluster: "B").map(\.host)
-                == Scheduler.order(strays, inventory: index.snapshot("B").inventory).map(\.host))
+        func expectSameAsPerCluster(_ inventory: Inventory, _ what: String) {
+            let index = ClusterIndex(inventory, estimates: policy.estimates)
+            for host in inventory.hosts.map(\.name) + ["gone", "nowhere"] {
+                let whole = DurationModel.drainSeconds(host: host, inventory: inventory, policy: policy)
+                #expect(index.drainSeconds(host, inCluster: nil) == whole, "\(what): \(host)")
+                for cluster in ["A", "B"] {
+                    let slice = index.snapshot(cluster).inventory
+                    #expect(index.drainSeconds(host, inCluster: cluster)
+                            == DurationModel.drainSeconds(host: host, inventory: slice, policy: policy), "\(what): \(host) in \(cluster)")
+                }
+            }
+            // Host order: the same as from the cluster's slice, or the whole inventory for a standalone host.
+            for cluster in ["A", "B"] {
+                let group = sagas.filter { $0.cluster == cluster }
+                #expect(Scheduler.order(group, index: index, cluster: cluster).map(\.host)
+                        == Scheduler.order(group, inventory: index.snapshot(cluster).inventory).map(\.host), "\(what)")
+            }
+            #expect(Scheduler.order(sagas, index: index, cluster: nil).map(\.host)
+                    == Scheduler.order(sagas, inventory: inventory).map(\.host), "\(what)")
+            #expect(Scheduler.order(strays, index: index, cluster: "B").map(\.host)
+                    == Scheduler.order(strays, inventory: index.snapshot("B").inventory).map(\.host), "\(what)")
+        }
+        expectSameAsPerCluster(inventory, "one listing per host")
+        let index = ClusterIndex(inventory, estimates: policy.estimates)
+        #expect(index.drainSeconds("A1", inCluster: "A") > 0)
+        #expect(index.drainSeconds("A1", inCluster: "B") == 0, "a saga submitted in B whose host is now in A")
         #expect(index.load("A1", inCluster: "B") == Scheduler.Load(memoryMB: 0, vmCount: 0))
-        // A host name listed twice: the index says so, and the scheduler keeps the per-cluster path.
+        // A host name listed twice: its VMs count in the cluster of its last
+        // listing with one, in the sums as in the slices.
         var twice = inventory
         twice.hosts.append(Host(name: "A1", cluster: "B", memoryMB: 65536))
-        #expect(!ClusterIndex(twice, estimates: policy.estimates).hostNamesAreUnique)
+        expectSameAsPerCluster(twice, "A1 listed in A, then in B")
+        #expect(ClusterIndex(twice, estimates: policy.estimates).drainSeconds("A1", inCluster: "B") > 0)
+        var thenStandalone = inventory
+        thenStandalone.hosts.append(Host(name: "A1", cluster: nil, memoryMB: 65536))
+        expectSameAsPerCluster(thenStandalone, "A1 listed in A, then without a cluster")
     }
 
     @Test func maintenanceWindowOnlyStartsHostsThatFit() {
