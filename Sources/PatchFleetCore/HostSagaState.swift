@@ -62,96 +62,305 @@ public enum ResumeMode: String, Codable, Sendable {
 
 /// Everything one host's saga knows. A plain value: persisted as JSON by the
 /// saga store, replayed by tests, advanced only by `HostSaga.reduce`.
+///
+/// Its fields live in one copy-on-write box: a state is copied wherever the
+/// engine caches, the store returns and the scheduler groups sagas, and a
+/// copy of some fifty inline fields (the policy among them) cost a retain
+/// and a release per reference field each time (an eighth of the `scale`
+/// bench's CPU); a copy of the box is one. Mutation copies the box first
+/// when it is shared, so values never alias. The JSON is `Fields`' own:
+/// the same keys and bytes as before the box.
 public struct HostSagaState: Codable, Sendable, Hashable {
-    public let sagaId: String
-    public let jobId: String
-    public let host: String
-    public let cluster: String?
-    public let policy: Policy
-    public let updateIds: [String]
-    public let deploymentCollection: String
+    /// The stored form, field for field.
+    struct Fields: Codable, Hashable {
+        let sagaId: String
+        let jobId: String
+        let host: String
+        let cluster: String?
+        let policy: Policy
+        let updateIds: [String]
+        let deploymentCollection: String
+
+        var version: Int = 0
+        var phase: SagaPhase = .pending
+        var awaiting: CommandKind?
+        var awaitingDeadline: Instant?
+        var awaitingSince: Instant?
+        var withheld: CommandBody?
+        var paused: Bool = false
+        var cancelRequested: Bool = false
+        var startedAt: Instant?
+        var finishedAt: Instant?
+        var returnedAt: Instant?
+
+        var preexistingMaintenance: Bool = false
+        var maintenanceRequested: Bool = false
+        var enteredMaintenance: Bool = false
+        var inMaintenance: Bool = false
+
+        var placement: [RecordedPlacement] = []
+        var drainItems: [DrainItem] = []
+        var drainDeadline: Instant?
+        var keptOnHost: [String] = []
+        var drainPasses: Int = 0
+        var drainVerified: Bool = false
+        var moved: [MovedVM] = []
+        var turnedOff: [TurnedOffVM] = []
+        var restartQueue: [String] = []
+        var failbackQueue: [MovedVM] = []
+
+        var installDeadline: Instant?
+        var rebootDeadline: Instant?
+        var reboots: Int = 0
+        var retries: Int = 0
+        var retryCommand: CommandBody?
+        var retryPhase: SagaPhase?
+        var resumeMode: ResumeMode = .normal
+        var resumeReason: String?
+        var lastError: String?
+
+        var outcome: HostOutcome?
+        var notes: [SagaNote] = []
+
+        // Report facts. Optional so sagas stored before they existed still
+        // decode (as nil: "not recorded", which the report says, never guesses).
+        var timeline: [SagaTimelineEntry]? = []
+        var installedUpdates: [String]?
+        var returnedHome: [MovedVM]? = []
+    }
+
+    /// Shared between copies until one of them mutates (see `makeUnique`).
+    final class Box: @unchecked Sendable {
+        // Written only through `makeUnique()`: a box is mutated only while
+        // exactly one state holds it, which is what makes it Sendable.
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+    }
+
+    init(fields: Fields) { box = Box(fields) }
+
+    public init(from decoder: Decoder) throws {
+        box = Box(try Fields(from: decoder))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try box.fields.encode(to: encoder)
+    }
+
+    public static func == (lhs: HostSagaState, rhs: HostSagaState) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        box.fields.hash(into: &hasher)
+    }
+
+    public var sagaId: String { box.fields.sagaId }
+    public var jobId: String { box.fields.jobId }
+    public var host: String { box.fields.host }
+    public var cluster: String? { box.fields.cluster }
+    public var policy: Policy { box.fields.policy }
+    public var updateIds: [String] { box.fields.updateIds }
+    public var deploymentCollection: String { box.fields.deploymentCollection }
 
     /// Bumped every time the saga issues a command; answers must carry it.
-    public internal(set) var version: Int = 0
-    public internal(set) var phase: SagaPhase = .pending
+    public internal(set) var version: Int {
+        get { box.fields.version }
+        _modify { makeUnique(); yield &box.fields.version }
+    }
+    public internal(set) var phase: SagaPhase {
+        get { box.fields.phase }
+        _modify { makeUnique(); yield &box.fields.phase }
+    }
     /// The kind of the one outstanding command, if any.
-    public internal(set) var awaiting: CommandKind?
+    public internal(set) var awaiting: CommandKind? {
+        get { box.fields.awaiting }
+        _modify { makeUnique(); yield &box.fields.awaiting }
+    }
     /// When the outstanding command counts as unanswered (saga-level
     /// timeout); nil for the coordinator's own timers.
-    public internal(set) var awaitingDeadline: Instant?
-    public internal(set) var awaitingSince: Instant?
+    public internal(set) var awaitingDeadline: Instant? {
+        get { box.fields.awaitingDeadline }
+        _modify { makeUnique(); yield &box.fields.awaitingDeadline }
+    }
+    public internal(set) var awaitingSince: Instant? {
+        get { box.fields.awaitingSince }
+        _modify { makeUnique(); yield &box.fields.awaitingSince }
+    }
     /// The next command, held back while the job is paused.
-    public internal(set) var withheld: CommandBody?
-    public internal(set) var paused = false
-    public internal(set) var cancelRequested = false
-    public internal(set) var startedAt: Instant?
-    public internal(set) var finishedAt: Instant?
+    public internal(set) var withheld: CommandBody? {
+        get { box.fields.withheld }
+        _modify { makeUnique(); yield &box.fields.withheld }
+    }
+    public internal(set) var paused: Bool {
+        get { box.fields.paused }
+        _modify { makeUnique(); yield &box.fields.paused }
+    }
+    public internal(set) var cancelRequested: Bool {
+        get { box.fields.cancelRequested }
+        _modify { makeUnique(); yield &box.fields.cancelRequested }
+    }
+    public internal(set) var startedAt: Instant? {
+        get { box.fields.startedAt }
+        _modify { makeUnique(); yield &box.fields.startedAt }
+    }
+    public internal(set) var finishedAt: Instant? {
+        get { box.fields.finishedAt }
+        _modify { makeUnique(); yield &box.fields.finishedAt }
+    }
     /// Back in service: maintenance exited and the health check passed.
     /// From here the host no longer counts against the cluster's
     /// unavailability (restarts and failback run on a host in service), and
     /// the settle delay runs from this moment.
-    public internal(set) var returnedAt: Instant?
+    public internal(set) var returnedAt: Instant? {
+        get { box.fields.returnedAt }
+        _modify { makeUnique(); yield &box.fields.returnedAt }
+    }
 
     /// The host was in maintenance (or paused) before the job: never ended by us.
-    public internal(set) var preexistingMaintenance = false
+    public internal(set) var preexistingMaintenance: Bool {
+        get { box.fields.preexistingMaintenance }
+        _modify { makeUnique(); yield &box.fields.preexistingMaintenance }
+    }
     /// PatchFleet asked for maintenance at least once. From then on the host
     /// may be in our maintenance even without an answer saying so (a lost
     /// answer), so walking away means taking it back, never just leaving.
-    public internal(set) var maintenanceRequested = false
+    public internal(set) var maintenanceRequested: Bool {
+        get { box.fields.maintenanceRequested }
+        _modify { makeUnique(); yield &box.fields.maintenanceRequested }
+    }
     /// PatchFleet put the host in maintenance (so it may, and must, end it).
-    public internal(set) var enteredMaintenance = false
-    public internal(set) var inMaintenance = false
+    public internal(set) var enteredMaintenance: Bool {
+        get { box.fields.enteredMaintenance }
+        _modify { makeUnique(); yield &box.fields.enteredMaintenance }
+    }
+    public internal(set) var inMaintenance: Bool {
+        get { box.fields.inMaintenance }
+        _modify { makeUnique(); yield &box.fields.inMaintenance }
+    }
 
     /// Rule 3: where every VM was before the drain.
-    public internal(set) var placement: [RecordedPlacement] = []
+    public internal(set) var placement: [RecordedPlacement] {
+        get { box.fields.placement }
+        _modify { makeUnique(); yield &box.fields.placement }
+    }
     /// Remaining drain work; the first item is in progress.
-    public internal(set) var drainItems: [DrainItem] = []
-    public internal(set) var drainDeadline: Instant?
+    public internal(set) var drainItems: [DrainItem] {
+        get { box.fields.drainItems }
+        _modify { makeUnique(); yield &box.fields.drainItems }
+    }
+    public internal(set) var drainDeadline: Instant? {
+        get { box.fields.drainDeadline }
+        _modify { makeUnique(); yield &box.fields.drainDeadline }
+    }
     /// VMs deliberately left on the host (Rule 2 leave, or a stopped VM that could not move).
-    public internal(set) var keptOnHost: [String] = []
+    public internal(set) var keptOnHost: [String] {
+        get { box.fields.keptOnHost }
+        _modify { makeUnique(); yield &box.fields.keptOnHost }
+    }
     /// Times the drain re-observed the host and found VMs that arrived after the precheck.
-    public internal(set) var drainPasses = 0
+    public internal(set) var drainPasses: Int {
+        get { box.fields.drainPasses }
+        _modify { makeUnique(); yield &box.fields.drainPasses }
+    }
     /// The drain's last observation found the host empty; the next answer
     /// to `enterMaintenance` is the real maintenance mode, then the deploy.
-    public internal(set) var drainVerified = false
-    public internal(set) var moved: [MovedVM] = []
-    public internal(set) var turnedOff: [TurnedOffVM] = []
-    public internal(set) var restartQueue: [String] = []
-    public internal(set) var failbackQueue: [MovedVM] = []
+    public internal(set) var drainVerified: Bool {
+        get { box.fields.drainVerified }
+        _modify { makeUnique(); yield &box.fields.drainVerified }
+    }
+    public internal(set) var moved: [MovedVM] {
+        get { box.fields.moved }
+        _modify { makeUnique(); yield &box.fields.moved }
+    }
+    public internal(set) var turnedOff: [TurnedOffVM] {
+        get { box.fields.turnedOff }
+        _modify { makeUnique(); yield &box.fields.turnedOff }
+    }
+    public internal(set) var restartQueue: [String] {
+        get { box.fields.restartQueue }
+        _modify { makeUnique(); yield &box.fields.restartQueue }
+    }
+    public internal(set) var failbackQueue: [MovedVM] {
+        get { box.fields.failbackQueue }
+        _modify { makeUnique(); yield &box.fields.failbackQueue }
+    }
 
-    public internal(set) var installDeadline: Instant?
+    public internal(set) var installDeadline: Instant? {
+        get { box.fields.installDeadline }
+        _modify { makeUnique(); yield &box.fields.installDeadline }
+    }
     /// Until when the saga keeps looking for a host coming back from its
     /// restart (`rebootTimeoutSeconds` after the reboot was issued, or after
     /// a retry of the wait began).
-    public internal(set) var rebootDeadline: Instant?
-    public internal(set) var reboots = 0
-    public internal(set) var retries = 0
-    public internal(set) var retryCommand: CommandBody?
-    public internal(set) var retryPhase: SagaPhase?
-    public internal(set) var resumeMode: ResumeMode = .normal
-    public internal(set) var resumeReason: String?
-    public internal(set) var lastError: String?
+    public internal(set) var rebootDeadline: Instant? {
+        get { box.fields.rebootDeadline }
+        _modify { makeUnique(); yield &box.fields.rebootDeadline }
+    }
+    public internal(set) var reboots: Int {
+        get { box.fields.reboots }
+        _modify { makeUnique(); yield &box.fields.reboots }
+    }
+    public internal(set) var retries: Int {
+        get { box.fields.retries }
+        _modify { makeUnique(); yield &box.fields.retries }
+    }
+    public internal(set) var retryCommand: CommandBody? {
+        get { box.fields.retryCommand }
+        _modify { makeUnique(); yield &box.fields.retryCommand }
+    }
+    public internal(set) var retryPhase: SagaPhase? {
+        get { box.fields.retryPhase }
+        _modify { makeUnique(); yield &box.fields.retryPhase }
+    }
+    public internal(set) var resumeMode: ResumeMode {
+        get { box.fields.resumeMode }
+        _modify { makeUnique(); yield &box.fields.resumeMode }
+    }
+    public internal(set) var resumeReason: String? {
+        get { box.fields.resumeReason }
+        _modify { makeUnique(); yield &box.fields.resumeReason }
+    }
+    public internal(set) var lastError: String? {
+        get { box.fields.lastError }
+        _modify { makeUnique(); yield &box.fields.lastError }
+    }
 
-    public internal(set) var outcome: HostOutcome?
-    public internal(set) var notes: [SagaNote] = []
+    public internal(set) var outcome: HostOutcome? {
+        get { box.fields.outcome }
+        _modify { makeUnique(); yield &box.fields.outcome }
+    }
+    public internal(set) var notes: [SagaNote] {
+        get { box.fields.notes }
+        _modify { makeUnique(); yield &box.fields.notes }
+    }
 
-    // Report facts. Optional so sagas stored before they existed still
-    // decode (as nil: "not recorded", which the report says, never guesses).
+    // Report facts (nil: not recorded, see `Fields`).
     /// Every phase change and step, in order (see `SagaTimelineEntry`).
-    public internal(set) var timeline: [SagaTimelineEntry]? = []
+    public internal(set) var timeline: [SagaTimelineEntry]? {
+        get { box.fields.timeline }
+        _modify { makeUnique(); yield &box.fields.timeline }
+    }
     /// The deployed updates, once the patch manager reported them all installed.
-    public internal(set) var installedUpdates: [String]?
+    public internal(set) var installedUpdates: [String]? {
+        get { box.fields.installedUpdates }
+        _modify { makeUnique(); yield &box.fields.installedUpdates }
+    }
     /// VMs moved back to their recorded host (Rule 3), or found already there.
-    public internal(set) var returnedHome: [MovedVM]? = []
+    public internal(set) var returnedHome: [MovedVM]? {
+        get { box.fields.returnedHome }
+        _modify { makeUnique(); yield &box.fields.returnedHome }
+    }
 
     public init(jobId: String, target: TargetHost, policy: Policy, updateIds: [String], deploymentCollection: String) {
-        self.sagaId = "\(jobId):\(target.host)"
-        self.jobId = jobId
-        self.host = target.host
-        self.cluster = target.cluster
-        self.policy = policy
-        self.updateIds = updateIds
-        self.deploymentCollection = deploymentCollection
+        box = Box(Fields(sagaId: "\(jobId):\(target.host)", jobId: jobId, host: target.host, cluster: target.cluster,
+                         policy: policy, updateIds: updateIds, deploymentCollection: deploymentCollection))
     }
 
     public var isDone: Bool { phase == .done }

@@ -81,8 +81,8 @@ extension SagaStep {
             if state.phase == .retryWait, let error = state.lastError {
                 detail = "retry \(state.retries) of \(state.policy.maxRetriesPerHost) after: \(error)"
             }
-            state.timeline?.append(SagaTimelineEntry(at: now, phase: state.phase, step: issued?.kind, vm: issued?.timelineVM,
-                                                     detail: detail))
+            let entry = SagaTimelineEntry(at: now, phase: state.phase, step: issued?.kind, vm: issued?.timelineVM, detail: detail)
+            state.timeline?.append(entry)
         } else if let control, state != before {
             let word = switch control {
             case .pause: "job paused: the next step waits"
@@ -90,7 +90,8 @@ extension SagaStep {
             case .cancel: "job cancelled"
             default: "control"
             }
-            state.timeline?.append(SagaTimelineEntry(at: now, phase: state.phase, detail: word))
+            let entry = SagaTimelineEntry(at: now, phase: state.phase, detail: word)
+            state.timeline?.append(entry)
         }
     }
 }
