@@ -23,6 +23,10 @@ public enum SagaStoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case sagasUnfinished(jobId: String, sagaIds: [String])
     /// An outbox id already in the outbox (ids become AMQP message ids).
     case duplicateOutboxMessage(id: String)
+    /// A transition whose new state does not keep the stored timeline as it
+    /// is: a timeline only grows (`HostSaga.reduce` appends). The SQLite
+    /// store sees fewer entries; the in-memory store also changed ones.
+    case timelineRewritten(sagaId: String, stored: Int, given: Int)
     /// A row that cannot be read back (bad JSON, unknown enum value): names it.
     case corruptRow(table: String, key: String, detail: String)
     /// A value that could not be encoded for storage.
@@ -58,6 +62,8 @@ public enum SagaStoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "job '\(jobId)' cannot finish: sagas still running: \(sagaIds.joined(separator: ", "))"
         case .duplicateOutboxMessage(let id):
             "outbox message id '\(id)' is already in the outbox"
+        case .timelineRewritten(let sagaId, let stored, let given):
+            "saga '\(sagaId)': a transition may only add entries to its timeline, not change or drop stored ones (\(stored) stored, the new state has \(given))"
         case .corruptRow(let table, let key, let detail):
             "unreadable row '\(key)' in table '\(table)': \(detail)"
         case .encodingFailed(let what, let detail):

@@ -115,7 +115,7 @@ struct SQLiteDurabilityTests {
              try db.indexes(on: "sagas").contains { $0.name == "sagas_unfinished_host" && $0.isUnique })
         }
         #expect(journal == "wal")
-        #expect(migrations == ["v1: jobs, sagas, inbox, outbox", "v2: jobs.submission_message_id"])
+        #expect(migrations == ["v1: jobs, sagas, inbox, outbox", "v2: jobs.submission_message_id", "v3: saga_timeline"])
         #expect(uniqueHostIndex)
     }
 

@@ -46,6 +46,11 @@ extension InMemoryContent {
            holder.sagaId != transition.sagaId {
             throw .hostAlreadyHeld(host: state.host, sagaId: holder.sagaId, byJob: holder.jobId)
         }
+        // Timelines only grow; the SQLite store appends rows on that promise.
+        if let stored = current.state.timeline, let given = state.timeline,
+           given.count < stored.count || !given.starts(with: stored) {
+            throw .timelineRewritten(sagaId: transition.sagaId, stored: stored.count, given: given.count)
+        }
         let next = StoredSaga(state: state, version: current.version + 1, updatedAt: transition.at)
         setSaga(next)
         if let messageId = transition.inboxMessageId { recordInbox(messageId, at: transition.at) }

@@ -42,13 +42,16 @@ enum SQLiteRows {
             submissionMessageId: try column(row, "submission_message_id", String?.self, table: "jobs", key: key))
     }
 
-    static func saga(_ row: Row) throws(SagaStoreError) -> StoredSaga {
+    /// A saga's row, with its timeline from `saga_timeline` where the row
+    /// says it is kept there (`SQLiteTimeline`).
+    static func saga(_ row: Row, _ db: Database) throws -> StoredSaga {
         let key = key(row, "id")
         let data = try column(row, "state_json", Data.self, table: "sagas", key: key)
-        let state = try StoreJSON.decode(HostSagaState.self, from: data, table: "sagas", key: key)
-        guard state.sagaId == key else {
-            throw .corruptRow(table: "sagas", key: key, detail: "state_json names saga '\(state.sagaId)'")
+        let bare = try StoreJSON.decode(HostSagaState.self, from: data, table: "sagas", key: key)
+        guard bare.sagaId == key else {
+            throw SagaStoreError.corruptRow(table: "sagas", key: key, detail: "state_json names saga '\(bare.sagaId)'")
         }
+        let state = try SQLiteTimeline.joined(db, bare, length: column(row, "timeline_length", Int?.self, table: "sagas", key: key))
         return StoredSaga(
             state: state,
             version: try column(row, "version", Int.self, table: "sagas", key: key),

@@ -39,14 +39,14 @@ extension SQLiteSagaStore {
 
     public func saga(id: String) async throws(SagaStoreError) -> StoredSaga? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sagas WHERE id = ?", arguments: [id]).map(SQLiteRows.saga)
+            try Row.fetchOne(db, sql: "SELECT * FROM sagas WHERE id = ?", arguments: [id]).map { try SQLiteRows.saga($0, db) }
         }
     }
 
     public func sagas(jobId: String) async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sagas WHERE job_id = ? ORDER BY seq", arguments: [jobId])
-                .map(SQLiteRows.saga)
+                .map { try SQLiteRows.saga($0, db) }
         }
     }
 
@@ -61,7 +61,7 @@ extension SQLiteSagaStore {
                 guard let fresh = try Row.fetchOne(db, sql: "SELECT * FROM sagas WHERE id = ?", arguments: [id]) else {
                     throw SagaStoreError.sagaNotFound(sagaId: id)
                 }
-                return try SQLiteRows.saga(fresh)
+                return try SQLiteRows.saga(fresh, db)
             }
         }
     }
@@ -72,7 +72,7 @@ extension SQLiteSagaStore {
                 SELECT sagas.* FROM sagas JOIN jobs ON jobs.id = sagas.job_id
                 WHERE jobs.state NOT IN ('finished', 'rejected')
                 ORDER BY jobs.seq, sagas.seq
-                """).map(SQLiteRows.saga)
+                """).map { try SQLiteRows.saga($0, db) }
         }
     }
 

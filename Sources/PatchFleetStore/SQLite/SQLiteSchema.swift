@@ -71,6 +71,20 @@ enum SQLiteSchema {
         migrator.registerMigration("v2: jobs.submission_message_id") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN submission_message_id TEXT")
         }
+        // A saga's timeline in rows of its own, one per entry (see
+        // `SQLiteTimeline`): a step inserts what it added. NULL length: the
+        // timeline is still inside state_json, as in every row before v3.
+        migrator.registerMigration("v3: saga_timeline") { db in
+            try db.execute(sql: """
+                CREATE TABLE saga_timeline (
+                    saga_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    entry_json BLOB NOT NULL,
+                    PRIMARY KEY (saga_id, position)
+                ) WITHOUT ROWID;
+                ALTER TABLE sagas ADD COLUMN timeline_length INTEGER;
+                """)
+        }
         return migrator
     }
 }

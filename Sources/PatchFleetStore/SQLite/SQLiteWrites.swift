@@ -26,14 +26,15 @@ enum SQLiteWrites {
                 throw SagaStoreError.duplicateSaga(sagaId: saga.sagaId)
             }
             if !saga.isDone { try checkHostFree(db, saga.host, except: saga.sagaId) }
+            let (stateJSON, timelineLength) = try SQLiteTimeline.write(db, saga, storedLength: nil)
             try db.execute(
                 sql: """
                     INSERT INTO sagas (id, job_id, host, cluster, phase, done, version, saga_version, state_json,
-                                       created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                                       timeline_length, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
                     """,
                 arguments: [saga.sagaId, saga.jobId, saga.host, saga.cluster, saga.phase.rawValue, saga.isDone,
-                            saga.version, try StoreJSON.encode(saga, what: "saga '\(saga.sagaId)'"),
+                            saga.version, stateJSON, timelineLength,
                             job.submittedAt.secondsSinceEpoch, job.submittedAt.secondsSinceEpoch])
         }
         try insertOutbox(db, outbox, sagaId: nil, sagaStoreVersion: nil)
@@ -64,7 +65,7 @@ enum SQLiteWrites {
            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM inbox WHERE message_id = ?"), arguments: [messageId]) == true {
             return .duplicate
         }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, done FROM sagas WHERE id = ?"),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, done, timeline_length FROM sagas WHERE id = ?"),
                                          arguments: [transition.sagaId]) else {
             throw SagaStoreError.sagaNotFound(sagaId: transition.sagaId)
         }
@@ -74,16 +75,18 @@ enum SQLiteWrites {
         let wasDone = try SQLiteRows.column(row, "done", Bool.self, table: "sagas", key: transition.sagaId)
         if wasDone, !state.isDone { try checkHostFree(db, state.host, except: state.sagaId) }
         let next = current + 1
+        let (stateJSON, timelineLength) = try SQLiteTimeline.write(
+            db, state, storedLength: try SQLiteRows.column(row, "timeline_length", Int?.self, table: "sagas", key: transition.sagaId))
         // `AND version = ?` again: the read above and this write are one
         // IMMEDIATE transaction, so this is belt and braces for other stores.
         try db.cachedStatement(
             sql: """
-                UPDATE sagas SET phase = ?, done = ?, version = ?, saga_version = ?, state_json = ?, updated_at = ?
+                UPDATE sagas SET phase = ?, done = ?, version = ?, saga_version = ?, state_json = ?, timeline_length = ?,
+                                 updated_at = ?
                 WHERE id = ? AND version = ?
                 """).execute(
-            arguments: [state.phase.rawValue, state.isDone, next, state.version,
-                        try StoreJSON.encode(state, what: "saga '\(state.sagaId)'"), transition.at.secondsSinceEpoch,
-                        transition.sagaId, current])
+            arguments: [state.phase.rawValue, state.isDone, next, state.version, stateJSON, timelineLength,
+                        transition.at.secondsSinceEpoch, transition.sagaId, current])
         if let messageId = transition.inboxMessageId {
             try db.cachedStatement(
                 sql: "INSERT INTO inbox (message_id, saga_id, saga_store_version, received_at) VALUES (?, ?, ?, ?)").execute(

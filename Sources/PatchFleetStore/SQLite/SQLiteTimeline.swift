@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import PatchFleetCore
+
+/// A saga's timeline, one row per entry in `saga_timeline`. A step adds an
+/// entry or two to a timeline of dozens (a VM moved out and back is two),
+/// and writing the whole timeline again inside `state_json` at every step
+/// was a fifth of the `scale` bench: now a step inserts the entries it
+/// added. `state_json` keeps `"timeline":[]` and `sagas.timeline_length`
+/// says how many rows hold it; NULL means the old layout (the timeline,
+/// or its absence, is in `state_json`), as rows written before v3 are.
+///
+/// Timelines only grow (`HostSaga.reduce` appends): a transition whose new
+/// state has fewer entries than are stored is refused. Entries below the
+/// stored length are not compared (that would mean encoding them again);
+/// the in-memory store, which holds the old state, compares them.
+enum SQLiteTimeline {
+    /// Inserts the entries `state` added past the `storedLength` already in
+    /// rows; returns the `state_json` and the `timeline_length` to write.
+    static func write(_ db: Database, _ state: HostSagaState, storedLength: Int?) throws -> (stateJSON: Data, length: Int?) {
+        let what = "saga '\(state.sagaId)'"
+        guard let entries = state.timeline else {
+            // Not recorded (a saga from before timelines): nothing apart.
+            if storedLength != nil { try deleteAll(db, state.sagaId) }
+            return (try StoreJSON.encode(state, what: what), nil)
+        }
+        if storedLength == nil { try deleteAll(db, state.sagaId) }  // none expected; never a stray row under ours
+        let stored = storedLength ?? 0
+        guard entries.count >= stored else {
+            throw SagaStoreError.timelineRewritten(sagaId: state.sagaId, stored: stored, given: entries.count)
+        }
+        if stored < entries.count {
+            let insert = try db.cachedStatement(sql: "INSERT INTO saga_timeline (saga_id, position, entry_json) VALUES (?, ?, ?)")
+            for position in stored ..< entries.count {
+                try insert.execute(arguments: [state.sagaId, position,
+                                               try StoreJSON.encode(entries[position], what: "timeline entry \(position) of \(what)")])
+            }
+        }
+        return (try StoreJSON.encode(state.timelineEmptied, what: what), entries.count)
+    }
+
+    /// `state` as decoded from `state_json`, with the `length` entries kept
+    /// apart (nil length: the old layout, `state` is whole).
+    static func joined(_ db: Database, _ state: HostSagaState, length: Int?) throws -> HostSagaState {
+        guard let length else { return state }
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT position, entry_json FROM saga_timeline WHERE saga_id = ? ORDER BY position"),
+            arguments: [state.sagaId])
+        // One JSON array of the stored entries, decoded in one call.
+        var json = Data("[".utf8)
+        for (index, row) in rows.enumerated() {
+            let position = try SQLiteRows.column(row, "position", Int.self, table: "saga_timeline", key: state.sagaId)
+            guard position == index else {
+                throw SagaStoreError.corruptRow(table: "saga_timeline", key: state.sagaId,
+                                                detail: "entry \(index) is missing (next stored: \(position))")
+            }
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(try SQLiteRows.column(row, "entry_json", Data.self, table: "saga_timeline", key: state.sagaId))
+        }
+        json.append(UInt8(ascii: "]"))
+        guard rows.count == length else {
+            throw SagaStoreError.corruptRow(table: "saga_timeline", key: state.sagaId,
+                                            detail: "\(rows.count) timeline entries stored, the saga's row says \(length)")
+        }
+        guard state.timeline?.isEmpty == true else {
+            throw SagaStoreError.corruptRow(table: "sagas", key: state.sagaId,
+                                            detail: "timeline_length is \(length) but state_json has a timeline of its own")
+        }
+        let entries = try StoreJSON.decode([SagaTimelineEntry].self, from: json, table: "saga_timeline", key: state.sagaId)
+        return state.withTimeline(entries)
+    }
+
+    private static func deleteAll(_ db: Database, _ sagaId: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM saga_timeline WHERE saga_id = ?").execute(arguments: [sagaId])
+    }
+}
