@@ -92,6 +92,20 @@ struct EnvelopeTests {
         }
     }
 
+    /// Ids are drawn eight bytes at a time; an all-zero draw (invalid by the
+    /// standard) is drawn again, and the hex is the bytes, low byte first.
+    @Test func allZeroIdsAreDrawnAgain() throws {
+        struct Scripted: RandomNumberGenerator {
+            var words: [UInt64]
+            mutating func next() -> UInt64 { words.removeFirst() }
+        }
+        var generator = Scripted(words: [0, 0, 0x0807_0605_0403_0201, 0x100f_0e0d_0c0b_0a09, 0, 0xff])
+        let trace = Traceparent.random(using: &generator)
+        #expect(trace.traceId == "0102030405060708090a0b0c0d0e0f10")
+        #expect(trace.parentId == "ff00000000000000")
+        #expect(generator.words.isEmpty)
+    }
+
     @Test(arguments: [
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "must be version-traceid-parentid-flags"),
         ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "only 00 is supported"),
