@@ -20,10 +20,5 @@ public struct JobPolling: Codable, Sendable, Hashable {
 }
 
 /// Host names as the managers print them: VMM says "hv01.contoso.com", a job
-/// may say "HV01". Equal if equal ignoring case, or if one is the other's
-/// short name.
-func sameHost(_ a: String, _ b: String) -> Bool {
-    if a.caseInsensitiveCompare(b) == .orderedSame { return true }
-    let shortA = a.prefix { $0 != "." }, shortB = b.prefix { $0 != "." }
-    return (a.contains(".") != b.contains(".")) && shortA.caseInsensitiveCompare(shortB) == .orderedSame
-}
+/// may say "HV01" (`HostName.matches`, the rule the job's targets resolve by).
+func sameHost(_ a: String, _ b: String) -> Bool { HostName.matches(a, b) }

@@ -105,12 +105,16 @@ struct ChaosCommand: AsyncParsableCommand {
         _ = await faultTask.result
         let elapsed = ContinuousClock.now - began
 
-        let unclean = await processes.stop(connection: connection)
+        let stopped = await processes.stop(connection: connection)
+        let unclean = stopped.unclean
         labTask.cancel()
         await events.cancel()
-        await connection.bestEffort(within: 15) { connection in
-            _ = try? await connection.deleteQueue(eventsQueue)
-            _ = try? await connection.deleteQueue(labQueue)
+        // A broker that did not answer the fleet's cleanup is not waited for twice.
+        if stopped.brokerCleaned {
+            await connection.bestEffort(within: 15) { connection in
+                _ = try? await connection.deleteQueue(eventsQueue)
+                _ = try? await connection.deleteQueue(labQueue)
+            }
         }
         // Closed before the lab and the recorder are waited for: a lab reply
         // queued while the broker is gone fails with the close, not never.

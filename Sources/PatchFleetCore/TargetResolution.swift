@@ -10,19 +10,31 @@ public struct TargetHost: Codable, Sendable, Hashable {
 
 public enum TargetResolver {
     /// Expands the job's targets against the inventory, in inventory order
-    /// (stable), without duplicates. Unknown names are validation problems,
-    /// reported by `JobSpecValidator.validate(_:against:)`, and skipped here.
+    /// (stable), without duplicates, each under the virtualization manager's
+    /// name for it: a job or a collection may say "HV01" for VMM's
+    /// "hv01.contoso.com" (`HostName`). Unknown and ambiguous names are
+    /// validation problems, reported by `JobSpecValidator.validate(_:against:)`,
+    /// and skipped here.
     public static func resolve(_ spec: JobSpec, in inventory: Inventory) -> [TargetHost] {
         let wanted: Set<String>
         if let collection = spec.targets.collection {
-            wanted = Set(inventory.collections.first { $0.name == collection }?.members ?? [])
+            wanted = hostNames(inventory.collections.first { $0.name == collection }?.members ?? [], in: inventory)
         } else if let clusters = spec.targets.clusters {
             let clusterSet = Set(clusters)
             wanted = Set(inventory.hosts.filter { $0.cluster.map(clusterSet.contains) ?? false }.map(\.name))
         } else {
-            wanted = Set(spec.targets.hosts ?? [])
+            wanted = hostNames(spec.targets.hosts ?? [], in: inventory)
         }
         return inventory.hosts.filter { wanted.contains($0.name) }.map { TargetHost(host: $0.name, cluster: $0.cluster) }
+    }
+
+    /// The inventory's names for the names given, where each names one host.
+    static func hostNames(_ names: [String], in inventory: Inventory) -> Set<String> {
+        let index = HostNameIndex(inventory.hosts)
+        return Set(names.compactMap { name in
+            if case .found(let host) = index.lookup(name) { return host }
+            return nil
+        })
     }
 
     /// The update ids a job deploys: the named list plus any explicit ids, de-duplicated in order.

@@ -92,19 +92,66 @@ public enum JobSpecValidator {
     /// clusters, hosts and update lists are reported (all of them).
     public static func validate(_ spec: JobSpec, against inventory: Inventory) -> [ValidationProblem] {
         var problems = validate(spec)
-        if let collection = spec.targets.collection, !inventory.collections.contains(where: { $0.name == collection }) {
-            problems.append(ValidationProblem(path: "targets.collection", message: "names unknown collection '\(collection)'"))
+        let hostNames = HostNameIndex(inventory.hosts)
+        if let collection = spec.targets.collection {
+            if let members = inventory.collections.first(where: { $0.name == collection })?.members {
+                problems += collectionProblems(collection, members: members, hostNames)
+            } else {
+                problems.append(ValidationProblem(path: "targets.collection", message: "names unknown collection '\(collection)'"))
+            }
         }
         for (index, cluster) in (spec.targets.clusters ?? []).enumerated()
         where !inventory.clusters.contains(where: { $0.name == cluster }) {
             problems.append(ValidationProblem(path: "targets.clusters[\(index)]", message: "names unknown cluster '\(cluster)'"))
         }
-        for (index, host) in (spec.targets.hosts ?? []).enumerated() where inventory.host(named: host) == nil {
-            problems.append(ValidationProblem(path: "targets.hosts[\(index)]", message: "names unknown host '\(host)'"))
+        for (index, host) in (spec.targets.hosts ?? []).enumerated() {
+            switch hostNames.lookup(host) {
+            case .found: continue
+            case .unknown:
+                problems.append(ValidationProblem(path: "targets.hosts[\(index)]", message: "names unknown host '\(host)'"))
+            case .ambiguous(let names):
+                problems.append(ValidationProblem(path: "targets.hosts[\(index)]", message:
+                    "names '\(host)', which could be any of \(names.joined(separator: ", ")); give the full name"))
+            }
         }
         if let list = spec.updates.updateList, !inventory.updateLists.contains(where: { $0.name == list }) {
             problems.append(ValidationProblem(path: "updates.updateList", message: "names unknown update list '\(list)'"))
         }
         return problems
+    }
+
+    /// A collection (Configuration Manager's, listing NetBIOS names) targets
+    /// the hosts the virtualization manager knows under those names. A
+    /// member it does not know cannot be drained, so it is never patched
+    /// quietly or left out quietly: the job is refused, naming it.
+    static func collectionProblems(_ collection: String, members: [String], _ hostNames: HostNameIndex) -> [ValidationProblem] {
+        guard !members.isEmpty else {
+            return [ValidationProblem(path: "targets.collection", message: "collection '\(collection)' has no members")]
+        }
+        var unknown: [String] = [], ambiguous: [String] = []
+        for member in members {
+            switch hostNames.lookup(member) {
+            case .found: continue
+            case .unknown: unknown.append(member)
+            case .ambiguous(let names): ambiguous.append("\(member) (any of \(names.joined(separator: ", ")))")
+            }
+        }
+        var problems: [ValidationProblem] = []
+        if !unknown.isEmpty {
+            problems.append(ValidationProblem(path: "targets.collection", message:
+                "collection '\(collection)' lists \(unknown.count) member(s) the virtualization manager does not know as hosts: "
+                + "\(listed(unknown)); patch them outside PatchFleet or take them out of the collection"))
+        }
+        if !ambiguous.isEmpty {
+            problems.append(ValidationProblem(path: "targets.collection", message:
+                "collection '\(collection)' lists member(s) whose short name matches several hosts: \(listed(ambiguous))"))
+        }
+        return problems
+    }
+
+    /// At most twenty names, then how many more.
+    static func listed(_ names: [String]) -> String {
+        names.count <= 20 ? names.joined(separator: ", ")
+            : names.prefix(20).joined(separator: ", ") + " and \(names.count - 20) more"
     }
 }

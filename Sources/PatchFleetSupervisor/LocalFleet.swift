@@ -111,11 +111,21 @@ public final class LocalFleet: Sendable {
         try await launch(name, member.arguments, ready: member.ready)
     }
 
+    /// How a stop went.
+    public struct StopReport: Sendable {
+        /// The processes that did not exit 0, each with its log.
+        public var unclean: [String]
+        /// The run's queues and exchanges were deleted in time. False: the
+        /// broker did not answer (gone), so further cleanup on it would only
+        /// wait out its own deadline too.
+        public var brokerCleaned: Bool
+    }
+
     /// SIGTERM to every process (the lab first, so its snapshot covers the
-    /// whole run), waits for each; returns the ones that did not exit 0.
-    /// Then deletes the fleet's queues and exchanges.
+    /// whole run), waits for each; then deletes the fleet's queues and
+    /// exchanges, waiting at most 15 s for a broker that may be gone.
     @discardableResult
-    public func stop(connection: AMQPConnection) async -> [String] {
+    public func stop(connection: AMQPConnection) async -> StopReport {
         let all = members.withLock { table in
             defer { table = [:] }
             return table
@@ -136,6 +146,6 @@ public final class LocalFleet: Sendable {
             _ = try? await connection.deleteQueue(labQueue)
         }
         if !cleaned { print("fleet: deleting the run's queues and exchanges did not finish within 15 s (is the broker gone?); they may be left on it") }
-        return unclean
+        return StopReport(unclean: unclean, brokerCleaned: cleaned)
     }
 }
