@@ -14,7 +14,12 @@ enum ConfigMgrScripts {
             "if (-not (Get-PSDrive -Name \(L.quote(siteCode)) -PSProvider CMSite -ErrorAction SilentlyContinue)) { New-PSDrive -Name \(L.quote(siteCode)) -PSProvider CMSite -Root $env:COMPUTERNAME | Out-Null }",
             "Set-Location -Path (\(L.quote(siteCode)) + ':')",
             "function PF-Collection([string]$n) { $c = Get-CMDeviceCollection -Name $n; if (-not $c) { PF-Fail 'notFound' (\"ConfigMgr has no device collection named '\" + $n + \"'\") $n }; $c }",
-            "function PF-Device([string]$n) { $d = Get-CMDevice -Name $n -Fast; if (-not $d) { PF-Fail 'notFound' (\"ConfigMgr has no device named '\" + $n + \"'\") $n }; @($d)[0] }",
+            // Sagas name hosts as VMM does (an FQDN); ConfigMgr names devices
+            // by NetBIOS name: the short name is asked for when the full one
+            // is not a device. Obsolete records (a reinstalled machine) are
+            // passed over; two live records of one name is a question for a
+            // person, never a guess (the wrong one would get the deployment).
+            "function PF-Device([string]$n) { $d = @(Get-CMDevice -Name $n -Fast); if ($d.Count -eq 0 -and $n.Contains('.')) { $d = @(Get-CMDevice -Name $n.Split('.')[0] -Fast) }; $d = @($d | Where-Object { -not $_.IsObsolete }); if ($d.Count -eq 0) { PF-Fail 'notFound' (\"ConfigMgr has no device named '\" + $n + \"'\") $n }; if ($d.Count -gt 1) { PF-Fail 'conflict' (\"ConfigMgr has \" + $d.Count + \" devices named '\" + $n + \"' (ResourceIDs \" + (($d | ForEach-Object { $_.ResourceID }) -join ', ') + \"); remove the stale ones\") $n }; $d[0] }",
         ]
     }
 

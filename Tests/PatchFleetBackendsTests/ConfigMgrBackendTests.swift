@@ -49,6 +49,27 @@ struct ConfigMgrBackendTests {
         #expect(error == BackendError(.notFound, "ConfigMgr has no device named 'hv77'"))
     }
 
+    /// VMM's name for a host is its FQDN, ConfigMgr's its NetBIOS name: the
+    /// device is looked up by the full name, then by the short one.
+    /// (Run here on its text; PowerShell itself cannot run on this machine.)
+    @Test func aDeviceNamedByItsFQDNIsFoundByItsShortName() async throws {
+        let fake = try FakeSSH([.on("Add-CMDeviceCollectionDirectMembershipRule", reply: "configmgr/member-added.json")])
+        try await backend(fake).addHost("hv01.contoso.com", toCollection: "Patch Wave 1")
+        let call = try #require(try fake.calls().first)
+        #expect(call.body.contains("$d = PF-Device 'hv01.contoso.com'"))
+        #expect(call.script.contains("$d = @(Get-CMDevice -Name $n -Fast); if ($d.Count -eq 0 -and $n.Contains('.')) { $d = @(Get-CMDevice -Name $n.Split('.')[0] -Fast) }"))
+        #expect(call.script.contains("$d = @($d | Where-Object { -not $_.IsObsolete })"), "obsolete records are passed over")
+        #expect(call.script.contains("if ($d.Count -gt 1) { PF-Fail 'conflict'"), "two live records are refused, not guessed between")
+        #expect(!call.script.contains("@($d)[0]"), "never the first of several")
+    }
+
+    @Test func twoLiveDevicesOfOneNameAreAConflictNamingThem() async throws {
+        let fake = try FakeSSH([.on("Add-CMDeviceCollectionDirectMembershipRule", reply: "configmgr/error-two-devices.json")])
+        let error = await backendError { try await backend(fake).addHost("hv01.contoso.com", toCollection: "w") }
+        #expect(error == BackendError(.conflict,
+                                      "ConfigMgr has 2 devices named 'hv01.contoso.com' (ResourceIDs 16777220, 16777301); remove the stale ones"))
+    }
+
     @Test func refreshPolicyNotifiesAndTriggersSchedules() async throws {
         let fake = try FakeSSH([
             .on("Invoke-CMClientNotification", reply: "configmgr/notified.json"),
