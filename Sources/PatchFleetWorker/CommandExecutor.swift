@@ -133,7 +133,8 @@ public struct CommandExecutor: Sendable {
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {
         try await updates.ensureCollection(request.collection)
-        if !(try await updates.collectionMembers(request.collection)).contains(request.host) {
+        // Members come back as ConfigMgr names them (NetBIOS), the host as VMM does.
+        if !(try await updates.collectionMembers(request.collection)).contains(where: { HostName.matches($0, request.host) }) {
             try await updates.addHost(request.host, toCollection: request.collection)
         }
         try await updates.refreshPolicy(host: request.host)

@@ -13,6 +13,28 @@ import PatchFleetWorker
 struct SagaOverRealBackendsTests {
     static let updates = ["KB5031364", "KB5032198"]
 
+    /// The collection lists its members by NetBIOS name ("HV01"), the saga
+    /// names the host as VMM does: a deploy asked again (a redelivery, a
+    /// retry) finds the host a member and adds no second rule.
+    @Test func aDeployAskedAgainFindsTheHostByItsNetBIOSName() async throws {
+        let fake = try FakeSSH(rulesFile: "patch-cycle.rules.json")
+        let vmm = VMMBackend(runner: fake.runner(.test("vmm01.contoso.com.\(UUID().uuidString.prefix(4))")), polling: .fast)
+        let cm = ConfigMgrBackend(siteServer: fake.runner(.test("cm01.contoso.com.\(UUID().uuidString.prefix(4))")), siteCode: "PS1")
+        let clock = VirtualSeconds(1_800_000_000)
+        let executor = CommandExecutor(virtualization: vmm, updates: cm,
+                                       timing: ExecutorTiming(now: { clock.now }, sleep: { clock.advance($0) }, pollSeconds: 30))
+        let deploy = SagaCommand(sagaId: "nov:hv01.contoso.com", jobId: "nov", host: "hv01.contoso.com", cluster: "CL44.contoso.com",
+                                 sagaVersion: 1, issuedAt: clock.instant,
+                                 body: .deployUpdates(DeployRequest(host: "hv01.contoso.com", collection: "Patch Wave 1", updateIds: Self.updates)))
+        for _ in 0..<2 {
+            let answer = await executor.execute(deploy)
+            #expect(answer == .updatesDeployed, "\(answer)")
+        }
+        let bodies = try fake.bodies()
+        #expect(bodies.filter { $0.contains("ForEach-Object { [string]$_.Name }") }.count == 2, "the members asked for twice")
+        #expect(bodies.filter { $0.contains("Add-CMDeviceCollectionDirectMembershipRule") }.count == 1)
+    }
+
     @Test func sagaPatchesTheHostEndToEnd() async throws {
         let fake = try FakeSSH(rulesFile: "patch-cycle.rules.json")
         let vmm = VMMBackend(runner: fake.runner(.test("vmm01.contoso.com.\(UUID().uuidString.prefix(4))")), polling: .fast)
