@@ -37,7 +37,8 @@ struct FleetClient {
             for try await delivery in consumer {
                 delivery.ack()
                 guard delivery.properties.correlationId == messageId,
-                      case .jobStatus(let reply, _) = try WireDecoder().decode(delivery) else { continue }
+                      case .jobStatus(let reply, _) = try WireDecoder(maxBodyBytes: JobStatusReply.maximumBytes).decode(delivery)
+                else { continue }
                 return reply
             }
             return nil

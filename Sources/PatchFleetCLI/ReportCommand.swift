@@ -52,7 +52,7 @@ struct ReportCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             guard let embedded = reply.report else {
-                throw ValidationError("the coordinator did not send the report (is it older than this patchfleet?)")
+                throw ValidationError(reply.problem ?? "the coordinator did not send the report (is it older than this patchfleet?)")
             }
             report = try RunReport.decode(json: try embedded.json())
         }

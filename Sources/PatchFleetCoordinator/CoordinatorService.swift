@@ -271,7 +271,7 @@ public final class CoordinatorService: Sendable {
         }
         let reply = await engine.status(query)
         do {
-            let answer = topology.answer(try WireEncoder.encode(reply, causationId: envelope.messageId),
+            let answer = topology.answer(try Self.answer(reply, causationId: envelope.messageId),
                                          replyTo: replyTo, correlationId: envelope.messageId)
             try await connection.publish(answer.message, exchange: answer.exchange, routingKey: answer.routingKey)
         } catch {
@@ -279,6 +279,21 @@ public final class CoordinatorService: Sendable {
             logger.info("could not answer a status query on \(replyTo): \(error)")
         }
         delivery.ack()
+    }
+
+    /// The answer's message: with the run report while it fits
+    /// `JobStatusReply.maximumBytes`, else without it, saying where to read it.
+    static func answer(_ reply: JobStatusReply, causationId: String,
+                       limit: Int = JobStatusReply.maximumBytes) throws(WireError) -> AMQPMessage {
+        let message = try WireEncoder.encode(reply, causationId: causationId)
+        guard message.body.count > limit, reply.report != nil, let job = reply.jobs.first else { return message }
+        func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        var shorter = reply
+        shorter.report = nil
+        shorter.problem = "the run report of job \(job.id) is \(mib(message.body.count)), over the \(mib(limit)) one answer may carry: "
+            + "read it from the coordinator's store (patchfleet report \(job.id) --store FILE), "
+            + "or from its --reports-dir once the job has ended"
+        return try WireEncoder.encode(shorter, causationId: causationId)
     }
 
     /// Dead-letters with the reason (confirmed), then acks: never dropped.

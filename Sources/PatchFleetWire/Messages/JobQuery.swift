@@ -55,6 +55,13 @@ public struct JobStatusReply: WireMessage {
     public static let schema = MessageSchema.jobStatus
     public static let requiredHeaders: Set<EnvelopeField> = []
 
+    /// The most an answer carries, and what the CLI reads one up to: RabbitMQ
+    /// 4's default `max_message_size` (3.x allows 128 MiB). A run report of
+    /// some thousand hosts or more is larger; the coordinator then answers
+    /// without it and says where to read it (the 1 MiB every other message
+    /// is held to was a failure for reports of a hundred hosts).
+    public static let maximumBytes = 16 << 20
+
     public var jobs: [JobSummary]
     /// For a one-job query: every host of the job, as its last event said.
     public var hosts: [HostStateChange]
