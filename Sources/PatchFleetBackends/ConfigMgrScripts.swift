@@ -15,11 +15,13 @@ enum ConfigMgrScripts {
             "Set-Location -Path (\(L.quote(siteCode)) + ':')",
             "function PF-Collection([string]$n) { $c = Get-CMDeviceCollection -Name $n; if (-not $c) { PF-Fail 'notFound' (\"ConfigMgr has no device collection named '\" + $n + \"'\") $n }; $c }",
             // Sagas name hosts as VMM does (an FQDN); ConfigMgr names devices
-            // by NetBIOS name: the short name is asked for when the full one
-            // is not a device. Obsolete records (a reinstalled machine) are
-            // passed over; two live records of one name is a question for a
-            // person, never a guess (the wrong one would get the deployment).
-            "function PF-Device([string]$n) { $d = @(Get-CMDevice -Name $n -Fast); if ($d.Count -eq 0 -and $n.Contains('.')) { $d = @(Get-CMDevice -Name $n.Split('.')[0] -Fast) }; $d = @($d | Where-Object { -not $_.IsObsolete }); if ($d.Count -eq 0) { PF-Fail 'notFound' (\"ConfigMgr has no device named '\" + $n + \"'\") $n }; if ($d.Count -gt 1) { PF-Fail 'conflict' (\"ConfigMgr has \" + $d.Count + \" devices named '\" + $n + \"' (ResourceIDs \" + (($d | ForEach-Object { $_.ResourceID }) -join ', ') + \"); remove the stale ones\") $n }; $d[0] }",
+            // by NetBIOS name (the first label, cut to 15 characters). Obsolete
+            // records (a reinstalled machine) are passed over. A device found
+            // by the short name must list the FQDN among its discovered names
+            // (SMS_R_System.ResourceNames): another domain's HV01 is not our
+            // hv01.contoso.com. Two live records is a question for a person,
+            // never a guess: the wrong one would get the deployment.
+            #"function PF-Device([string]$n) { $d = @(Get-CMDevice -Name $n -Fast | Where-Object { -not $_.IsObsolete }); $s = $n; if ($d.Count -eq 0 -and $n.Contains('.')) { $s = $n.Split('.')[0]; if ($s.Length -gt 15) { $s = $s.Substring(0, 15) }; $d = @(Get-CMDevice -Name $s -Fast | Where-Object { -not $_.IsObsolete -and (@((Get-CMResource -ResourceId $_.ResourceID -Fast).ResourceNames) -contains $n) }) }; if ($d.Count -eq 0) { PF-Fail 'notFound' ("ConfigMgr has no live device named '" + $n + "'" + $(if ($s -ne $n) { " (nor '" + $s + "' with '" + $n + "' among its discovered names)" } else { "" })) $n }; if ($d.Count -gt 1) { PF-Fail 'conflict' ("ConfigMgr has " + $d.Count + " live devices for '" + $n + "' (ResourceIDs " + (($d | ForEach-Object { $_.ResourceID }) -join ', ') + "); remove the stale ones") $n }; $d[0] }"#,
         ]
     }
 

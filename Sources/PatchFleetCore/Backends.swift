@@ -91,6 +91,8 @@ extension VirtualizationBackend {
 public protocol UpdateBackend: Sendable {
     func collectionMembers(_ collection: String) async throws(BackendError) -> [String]
     func ensureCollection(_ collection: String) async throws(BackendError)
+    /// Idempotent: a host already in the collection (by rule or by
+    /// membership) is left as it is. The worker calls it at every deploy.
     func addHost(_ host: String, toCollection collection: String) async throws(BackendError)
     func refreshPolicy(host: String) async throws(BackendError)
     func triggerInstall(host: String, updateIds: [String]) async throws(BackendError)

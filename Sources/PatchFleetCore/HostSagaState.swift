@@ -72,7 +72,7 @@ public enum ResumeMode: String, Codable, Sendable {
 /// the same keys and bytes as before the box.
 public struct HostSagaState: Codable, Sendable, Hashable {
     /// The stored form, field for field.
-    struct Fields: Codable, Hashable {
+    struct Fields: Codable, Hashable, Sendable {
         let sagaId: String
         let jobId: String
         let host: String

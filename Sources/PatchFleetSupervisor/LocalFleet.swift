@@ -115,9 +115,10 @@ public final class LocalFleet: Sendable {
     public struct StopReport: Sendable {
         /// The processes that did not exit 0, each with its log.
         public var unclean: [String]
-        /// The run's queues and exchanges were deleted in time. False: the
-        /// broker did not answer (gone), so further cleanup on it would only
-        /// wait out its own deadline too.
+        /// The cleanup (deleting the run's queues and exchanges, each
+        /// best effort) came back within its 15 s. False: the broker did not
+        /// answer (gone), so further cleanup on it would only wait out its
+        /// own deadline too.
         public var brokerCleaned: Bool
     }
 

@@ -133,10 +133,11 @@ public struct CommandExecutor: Sendable {
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {
         try await updates.ensureCollection(request.collection)
-        // Members come back as ConfigMgr names them (NetBIOS), the host as VMM does.
-        if !(try await updates.collectionMembers(request.collection)).contains(where: { HostName.matches($0, request.host) }) {
-            try await updates.addHost(request.host, toCollection: request.collection)
-        }
+        // Idempotent in every backend (ConfigMgr checks the rule and the
+        // membership by ResourceID). Not guarded by the member list: it names
+        // devices by NetBIOS name, and another domain's HV01 in the
+        // collection would pass for our hv01.contoso.com.
+        try await updates.addHost(request.host, toCollection: request.collection)
         try await updates.refreshPolicy(host: request.host)
         try await updates.triggerInstall(host: request.host, updateIds: request.updateIds)
         return .updatesDeployed

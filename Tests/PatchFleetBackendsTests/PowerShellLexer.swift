@@ -57,4 +57,28 @@ enum PowerShellLexer {
         }
         return (skeleton, literals)
     }
+
+    /// Parentheses, braces and brackets close in order outside string
+    /// literals, and every string is closed: a script that at least parses
+    /// as far as nesting goes (no PowerShell runs on this machine).
+    static func balanced(_ script: String) -> Bool {
+        let skeleton = Array(split(script).skeleton)
+        let closing: [Character: Character] = [")": "(", "}": "{", "]": "["]
+        var open: [Character] = []
+        var i = 0
+        while i < skeleton.count {
+            let c = skeleton[i]
+            if doubleQuotes.contains(c) {
+                i += 1
+                while i < skeleton.count && !doubleQuotes.contains(skeleton[i]) { i += skeleton[i] == "`" ? 2 : 1 }
+                guard i < skeleton.count else { return false }
+            } else if "({[".contains(c) {
+                open.append(c)
+            } else if let opener = closing[c] {
+                guard open.popLast() == opener else { return false }
+            }
+            i += 1
+        }
+        return open.isEmpty
+    }
 }

@@ -12,6 +12,11 @@ import Testing
         ("hv01.contoso.com", "hv01.fabrikam.com", false),  // two qualified names: equal or not at all
         ("hv01.contoso.com", "hv010", false),
         ("hv1", "hv01.contoso.com", false),
+        // NetBIOS names stop at 15 characters.
+        ("hyperv-prod-node01.contoso.com", "HYPERV-PROD-NOD", true),
+        ("hyperv-prod-node01.contoso.com", "hyperv-prod-node01", true),
+        ("hyperv-prod-node01.contoso.com", "HYPERV-PROD-NO", false),
+        ("hv-short.contoso.com", "HV-SHORT-EXTRA", false),
     ])
     func namesMatchAcrossSpellings(a: String, b: String, same: Bool) {
         #expect(HostName.matches(a, b) == same)
@@ -35,6 +40,20 @@ import Testing
         #expect(index.lookup("web01.contoso.com") == .found("web01.contoso.com"))
         #expect(index.lookup("hv03") == .unknown)
         #expect(index.lookup("hv01.fabrikam.com") == .unknown)
+    }
+
+    /// Two long names that cut to the same NetBIOS name cannot be told apart
+    /// by it: ambiguous, never the first.
+    @Test func aCutNetBIOSNameFindsItsHostOrSaysItIsAmbiguous() {
+        let one = HostNameIndex([Host(name: "hyperv-prod-node01.contoso.com", cluster: "CL", memoryMB: 1)])
+        #expect(one.lookup("HYPERV-PROD-NOD") == .found("hyperv-prod-node01.contoso.com"))
+        let two = HostNameIndex([Host(name: "hyperv-prod-node01.contoso.com", cluster: "CL", memoryMB: 1),
+                                 Host(name: "hyperv-prod-node02.contoso.com", cluster: "CL", memoryMB: 1)])
+        #expect(two.lookup("HYPERV-PROD-NOD") == .ambiguous(["hyperv-prod-node01.contoso.com", "hyperv-prod-node02.contoso.com"]))
+        #expect(two.lookup("hyperv-prod-node02") == .found("hyperv-prod-node02.contoso.com"))
+        // And the other way round: a standalone host VMM lists by NetBIOS name.
+        let bare = HostNameIndex([Host(name: "HYPERV-BRANCH-0", cluster: nil, memoryMB: 1)])
+        #expect(bare.lookup("hyperv-branch-01.contoso.com") == .found("HYPERV-BRANCH-0"))
     }
 
     static func inventory(collection members: [String]) -> Inventory {

@@ -62,6 +62,17 @@ struct ContractTimelineTests {
         #expect(try await store.saga(id: "j1:h1")?.state == states[3])
     }
 
+    @Test("a recorded timeline is never dropped: a state without one is refused", arguments: StoreKind.allCases)
+    func aRecordedTimelineIsNeverDropped(kind: StoreKind) async throws {
+        let states = Self.steps()
+        let store = try await Self.applied(kind, Array(states.prefix(2)))
+        let unrecorded = try Self.withoutTimeline(states[2])
+        await #expect(throws: SagaStoreError.timelineRewritten(sagaId: "j1:h1", stored: 2, given: 0)) {
+            try await store.apply(sagaId: "j1:h1", expectedVersion: 2, newState: unrecorded, outbox: [], at: Fixture.at(9))
+        }
+        #expect(try await store.saga(id: "j1:h1")?.state == states[1])
+    }
+
     @Test("a saga without a timeline (stored before timelines) stays without one", arguments: StoreKind.allCases)
     func anUnrecordedTimelineStaysUnrecorded(kind: StoreKind) async throws {
         let store = try kind.make()
@@ -79,7 +90,7 @@ struct ContractTimelineTests {
     static func withoutTimeline(_ state: HostSagaState) throws -> HostSagaState {
         let json = try WireCoding.encode(state)
         var text = String(decoding: json, as: UTF8.self)
-        text = text.replacingOccurrences(of: "\"timeline\":[],", with: "")
+        text = text.replacingOccurrences(of: #""timeline":\[[^\]]*\],"#, with: "", options: .regularExpression)
         let decoded = try WireCoding.decode(HostSagaState.self, from: Data(text.utf8))
         #expect(decoded.timeline == nil)
         return decoded

@@ -47,9 +47,10 @@ extension InMemoryContent {
             throw .hostAlreadyHeld(host: state.host, sagaId: holder.sagaId, byJob: holder.jobId)
         }
         // Timelines only grow; the SQLite store appends rows on that promise.
-        if let stored = current.state.timeline, let given = state.timeline,
-           given.count < stored.count || !given.starts(with: stored) {
-            throw .timelineRewritten(sagaId: transition.sagaId, stored: stored.count, given: given.count)
+        if let stored = current.state.timeline {
+            guard let given = state.timeline, given.count >= stored.count, given.starts(with: stored) else {
+                throw .timelineRewritten(sagaId: transition.sagaId, stored: stored.count, given: state.timeline?.count ?? 0)
+            }
         }
         let next = StoredSaga(state: state, version: current.version + 1, updatedAt: transition.at)
         setSaga(next)

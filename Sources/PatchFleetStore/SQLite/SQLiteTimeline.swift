@@ -11,17 +11,21 @@ import PatchFleetCore
 /// or its absence, is in `state_json`), as rows written before v3 are.
 ///
 /// Timelines only grow (`HostSaga.reduce` appends): a transition whose new
-/// state has fewer entries than are stored is refused. Entries below the
-/// stored length are not compared (that would mean encoding them again);
-/// the in-memory store, which holds the old state, compares them.
+/// state has fewer entries than are stored, or none at all, is refused.
+/// Entries below the stored length are not compared (that would mean
+/// encoding them again); the in-memory store, which holds the old state,
+/// compares them. A row of the old layout is not checked at all (its
+/// timeline is inside `state_json`, which a write does not read back): its
+/// next step rewrites it whole, in rows.
 enum SQLiteTimeline {
     /// Inserts the entries `state` added past the `storedLength` already in
     /// rows; returns the `state_json` and the `timeline_length` to write.
     static func write(_ db: Database, _ state: HostSagaState, storedLength: Int?) throws -> (stateJSON: Data, length: Int?) {
         let what = "saga '\(state.sagaId)'"
         guard let entries = state.timeline else {
-            // Not recorded (a saga from before timelines): nothing apart.
-            if storedLength != nil { try deleteAll(db, state.sagaId) }
+            // Not recorded (a saga from before timelines): nothing apart. A
+            // timeline that was recorded is never dropped.
+            if let storedLength { throw SagaStoreError.timelineRewritten(sagaId: state.sagaId, stored: storedLength, given: 0) }
             return (try StoreJSON.encode(state, what: what), nil)
         }
         if storedLength == nil { try deleteAll(db, state.sagaId) }  // none expected; never a stray row under ours
