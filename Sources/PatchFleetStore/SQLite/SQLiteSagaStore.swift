@@ -34,8 +34,8 @@ public final class SQLiteSagaStore: SagaStore {
             // instead of SQLite's 1,000: a saga's pages are rewritten at every
             // step, and a longer log copies each page to the database once
             // per checkpoint however often it changed, with one fsync of the
-            // file per checkpoint (`patchfleet-bench scale`: 103 -> 88 s at
-            // 5,000 hosts). The -wal file keeps that size once reached.
+            // file per checkpoint (`patchfleet-bench scale`: 108 -> 93 s at
+            // 5,000 hosts, docs/store.md). The -wal file keeps that size once reached.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 32000")
         }
         pool = try Self.openAndMigrate(path: path, config: config, attempts: max(1, Int(seconds / 0.02)))
