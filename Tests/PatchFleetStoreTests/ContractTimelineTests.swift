@@ -40,6 +40,7 @@ struct ContractTimelineTests {
         #expect(try await store.saga(id: "j1:h1")?.state == last)
         #expect(try await store.sagas(jobId: "j1").first { $0.id == "j1:h1" }?.state == last)
         #expect(try await store.sagas(jobId: "j1", reusing: [:]).first { $0.id == "j1:h1" }?.state == last)
+        #expect(try await store.sagasOfUnfinishedJobs().first { $0.id == "j1:h1" }?.state == last)
         // The untouched saga keeps its empty (recorded) timeline.
         #expect(try await store.saga(id: "j1:h2")?.state.timeline == [])
     }

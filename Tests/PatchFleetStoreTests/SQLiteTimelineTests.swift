@@ -83,6 +83,7 @@ struct SQLiteTimelineTests {
             guard case .corruptRow(let table, let key, let detail) = error else { throw error }
             #expect(table == "saga_timeline" && key == "j1:h1" && detail.contains("the saga's row says 3"))
         }
+        await #expect(throws: SagaStoreError.self) { try await store.sagasOfUnfinishedJobs() }
         #expect(try await store.saga(id: "j1:h2")?.version == 0, "the other saga is still readable")
     }
 }

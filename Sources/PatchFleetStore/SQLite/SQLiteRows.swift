@@ -43,15 +43,18 @@ enum SQLiteRows {
     }
 
     /// A saga's row, with its timeline from `saga_timeline` where the row
-    /// says it is kept there (`SQLiteTimeline`).
-    static func saga(_ row: Row, _ db: Database) throws -> StoredSaga {
+    /// says it is kept there (`SQLiteTimeline`); `timelines`: the entry rows
+    /// of a whole read, by saga (`SQLiteTimeline.rowsBySaga`), or nil to
+    /// read this saga's.
+    static func saga(_ row: Row, _ db: Database, timelines: [String: [Row]]? = nil) throws -> StoredSaga {
         let key = key(row, "id")
         let data = try column(row, "state_json", Data.self, table: "sagas", key: key)
         let bare = try StoreJSON.decode(HostSagaState.self, from: data, table: "sagas", key: key)
         guard bare.sagaId == key else {
             throw SagaStoreError.corruptRow(table: "sagas", key: key, detail: "state_json names saga '\(bare.sagaId)'")
         }
-        let state = try SQLiteTimeline.joined(db, bare, length: column(row, "timeline_length", Int?.self, table: "sagas", key: key))
+        let state = try SQLiteTimeline.joined(db, bare, length: column(row, "timeline_length", Int?.self, table: "sagas", key: key),
+                                              rows: timelines.map { $0[key] ?? [] })
         return StoredSaga(
             state: state,
             version: try column(row, "version", Int.self, table: "sagas", key: key),

@@ -45,8 +45,9 @@ extension SQLiteSagaStore {
 
     public func sagas(jobId: String) async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sagas WHERE job_id = ? ORDER BY seq", arguments: [jobId])
-                .map { try SQLiteRows.saga($0, db) }
+            let timelines = try SQLiteTimeline.rowsBySaga(db, sagasWhere: "job_id = ?", arguments: [jobId])
+            return try Row.fetchAll(db, sql: "SELECT * FROM sagas WHERE job_id = ? ORDER BY seq", arguments: [jobId])
+                .map { try SQLiteRows.saga($0, db, timelines: timelines) }
         }
     }
 
@@ -68,11 +69,13 @@ extension SQLiteSagaStore {
 
     public func sagasOfUnfinishedJobs() async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
+            let timelines = try SQLiteTimeline.rowsBySaga(
+                db, sagasWhere: "job_id IN (SELECT id FROM jobs WHERE state NOT IN ('finished', 'rejected'))", arguments: [])
+            return try Row.fetchAll(db, sql: """
                 SELECT sagas.* FROM sagas JOIN jobs ON jobs.id = sagas.job_id
                 WHERE jobs.state NOT IN ('finished', 'rejected')
                 ORDER BY jobs.seq, sagas.seq
-                """).map { try SQLiteRows.saga($0, db) }
+                """).map { try SQLiteRows.saga($0, db, timelines: timelines) }
         }
     }
 

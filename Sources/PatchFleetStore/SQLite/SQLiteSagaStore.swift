@@ -71,8 +71,13 @@ public final class SQLiteSagaStore: SagaStore {
     private static func isOpeningRace(_ error: DatabaseError, attempt: Int) -> Bool {
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: true
-        // A concurrent migrator created the tables first: one retry sees them.
-        case .SQLITE_ERROR: attempt == 1 && error.message?.contains("already exists") == true
+        // A concurrent migrator ran a migration first (a table or an index
+        // that already exists, a column already added): a retry sees it
+        // done. One retry per migration at most, so a real schema error
+        // still surfaces.
+        case .SQLITE_ERROR:
+            attempt <= SQLiteSchema.migrationCount
+                && ["already exists", "duplicate column name"].contains { error.message?.contains($0) == true }
         default: false
         }
     }

@@ -3,6 +3,10 @@ import GRDB
 /// The store's schema as named, versioned migrations. A migration, once
 /// shipped, never changes: new needs get a new migration appended here.
 enum SQLiteSchema {
+    /// How many migrations `migrator` registers (an opener racing another
+    /// may lose once per migration; see `SQLiteSagaStore.isOpeningRace`).
+    static var migrationCount: Int { migrator.migrations.count }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: jobs, sagas, inbox, outbox") { db in

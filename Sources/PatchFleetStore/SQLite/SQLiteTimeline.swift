@@ -43,11 +43,28 @@ enum SQLiteTimeline {
         return (try StoreJSON.encode(state.timelineEmptied, what: what), entries.count)
     }
 
+    /// Every entry row of the sagas `sagaFilter` selects (an SQL condition on
+    /// `sagas`, with `arguments`), by saga, in order: one query for a whole
+    /// job's report or a restart, instead of one per saga.
+    static func rowsBySaga(_ db: Database, sagasWhere sagaFilter: String, arguments: StatementArguments) throws -> [String: [Row]] {
+        var rows: [String: [Row]] = [:]
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT saga_id, position, entry_json FROM saga_timeline
+            WHERE saga_id IN (SELECT id FROM sagas WHERE \(sagaFilter))
+            ORDER BY saga_id, position
+            """, arguments: arguments)
+        while let row = try cursor.next() {
+            rows[row["saga_id"] as String, default: []].append(row.copy())
+        }
+        return rows
+    }
+
     /// `state` as decoded from `state_json`, with the `length` entries kept
-    /// apart (nil length: the old layout, `state` is whole).
-    static func joined(_ db: Database, _ state: HostSagaState, length: Int?) throws -> HostSagaState {
+    /// apart (nil length: the old layout, `state` is whole); `rows`, when
+    /// read already (`rowsBySaga`), else read here.
+    static func joined(_ db: Database, _ state: HostSagaState, length: Int?, rows known: [Row]? = nil) throws -> HostSagaState {
         guard let length else { return state }
-        let rows = try Row.fetchAll(
+        let rows = try known ?? Row.fetchAll(
             db.cachedStatement(sql: "SELECT position, entry_json FROM saga_timeline WHERE saga_id = ? ORDER BY position"),
             arguments: [state.sagaId])
         // One JSON array of the stored entries, decoded in one call.
