@@ -13,17 +13,24 @@ import PatchFleetWorker
 struct SagaOverRealBackendsTests {
     static let updates = ["KB5031364", "KB5032198"]
 
-    /// A deploy asked again (a redelivery, a retry) leaves membership to
-    /// ConfigMgr, which checks the rule and the membership by ResourceID:
-    /// the collection's member list names devices by NetBIOS name, and
-    /// another domain's HV01 in it would pass for our hv01.contoso.com.
-    @Test func aDeployAskedAgainLeavesMembershipToConfigMgr() async throws {
+    /// The replayed VMM and ConfigMgr servers of one clustered host's patch
+    /// cycle, and a worker's executor over them on a virtual clock.
+    static func patchCycle() throws -> (FakeSSH, VMMBackend, VirtualSeconds, CommandExecutor) {
         let fake = try FakeSSH(rulesFile: "patch-cycle.rules.json")
         let vmm = VMMBackend(runner: fake.runner(.test("vmm01.contoso.com.\(UUID().uuidString.prefix(4))")), polling: .fast)
         let cm = ConfigMgrBackend(siteServer: fake.runner(.test("cm01.contoso.com.\(UUID().uuidString.prefix(4))")), siteCode: "PS1")
         let clock = VirtualSeconds(1_800_000_000)
         let executor = CommandExecutor(virtualization: vmm, updates: cm,
                                        timing: ExecutorTiming(now: { clock.now }, sleep: { clock.advance($0) }, pollSeconds: 30))
+        return (fake, vmm, clock, executor)
+    }
+
+    /// A deploy asked again (a redelivery, a retry) leaves membership to
+    /// ConfigMgr, which checks the rule and the membership by ResourceID:
+    /// the collection's member list names devices by NetBIOS name, and
+    /// another domain's HV01 in it would pass for our hv01.contoso.com.
+    @Test func aDeployAskedAgainLeavesMembershipToConfigMgr() async throws {
+        let (fake, _, clock, executor) = try Self.patchCycle()
         let deploy = SagaCommand(sagaId: "nov:hv01.contoso.com", jobId: "nov", host: "hv01.contoso.com", cluster: "CL44.contoso.com",
                                  sagaVersion: 1, issuedAt: clock.instant,
                                  body: .deployUpdates(DeployRequest(host: "hv01.contoso.com", collection: "Patch Wave 1", updateIds: Self.updates)))
@@ -38,12 +45,7 @@ struct SagaOverRealBackendsTests {
     }
 
     @Test func sagaPatchesTheHostEndToEnd() async throws {
-        let fake = try FakeSSH(rulesFile: "patch-cycle.rules.json")
-        let vmm = VMMBackend(runner: fake.runner(.test("vmm01.contoso.com.\(UUID().uuidString.prefix(4))")), polling: .fast)
-        let cm = ConfigMgrBackend(siteServer: fake.runner(.test("cm01.contoso.com.\(UUID().uuidString.prefix(4))")), siteCode: "PS1")
-        let clock = VirtualSeconds(1_800_000_000)
-        let executor = CommandExecutor(virtualization: vmm, updates: cm,
-                                       timing: ExecutorTiming(now: { clock.now }, sleep: { clock.advance($0) }, pollSeconds: 30))
+        let (fake, vmm, clock, executor) = try Self.patchCycle()
 
         var state = HostSagaState(jobId: "nov", target: TargetHost(host: "hv01.contoso.com", cluster: "CL44.contoso.com"),
                                   policy: Policy(), updateIds: Self.updates, deploymentCollection: "Patch Wave 1")
