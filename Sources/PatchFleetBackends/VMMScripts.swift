@@ -62,6 +62,21 @@ enum VMMScripts {
         """, .list)
     }
 
+    /// A cluster's hosts and the VMs on them in one session: a worker
+    /// observes the cluster before every VM it moves, and two sessions (one
+    /// for the hosts, one for their VMs) cost a second PowerShell start and
+    /// VMM connection each time. Filtered on the server as `listVMs(onHosts:)` is.
+    static func clusterSnapshot(server: String, cluster: String) -> PowerShellScript {
+        let name = L.quote(cluster)
+        return script(server, """
+        $c = Get-SCVMHostCluster -VMMServer $pfVmm -Name \(name)
+        if (-not $c) { PF-Fail 'notFound' ("VMM has no host cluster named '" + \(name) + "'") \(name) }
+        $pfHosts = @(Get-SCVMHost -VMHostCluster $c)
+        $pfOnHosts = @($pfHosts | ForEach-Object { [string]$_.Name })
+        [ordered]@{ hosts = @($pfHosts | ForEach-Object { PF-Host $_ }); vms = @(Get-SCVirtualMachine -VMMServer $pfVmm -All | Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }) }
+        """)
+    }
+
     static func vm(server: String, name: String) -> PowerShellScript {
         script(server, "PF-VM (PF-FindVM \(L.quote(name)))")
     }

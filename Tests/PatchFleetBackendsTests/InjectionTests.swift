@@ -15,6 +15,7 @@ struct InjectionTests {
         ("vmm.host", { VMMScripts.host(server: "vmm01", name: $0) }),
         ("vmm.listVMs", { VMMScripts.listVMs(server: "vmm01", host: $0) }),
         ("vmm.listVMsOnHosts", { VMMScripts.listVMs(server: "vmm01", onHosts: ["hv01", $0]) }),
+        ("vmm.clusterSnapshot", { VMMScripts.clusterSnapshot(server: "vmm01", cluster: $0) }),
         ("vmm.vm", { VMMScripts.vm(server: "vmm01", name: $0) }),
         ("vmm.disable", { VMMScripts.disableHost(server: "vmm01", host: $0, moveWithinCluster: true) }),
         ("vmm.enable", { VMMScripts.enableHost(server: "vmm01", host: $0) }),

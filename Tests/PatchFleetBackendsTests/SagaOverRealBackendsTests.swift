@@ -78,6 +78,10 @@ struct SagaOverRealBackendsTests {
         // drain is verified the host is empty and goes into VMM maintenance
         // mode proper, before the reboot. No running VM is ever saved.
         let bodies = try fake.bodies()
+        // Every cluster observation is one PowerShell session (hosts and their
+        // VMs together), never the two-query fallback.
+        #expect(bodies.contains { $0.contains("vms = @(Get-SCVirtualMachine -VMMServer $pfVmm -All") })
+        #expect(!bodies.contains { $0.contains("Get-SCVMHost -VMHostCluster $c | ForEach-Object { PF-Host $_ }") })
         #expect(!bodies.contains { $0.contains("-SaveState") })
         let cordon = bodies.firstIndex { $0.contains("-AvailableForPlacement $false") }
         let maintenance = bodies.firstIndex { $0.contains("Disable-SCVMHost") }

@@ -68,6 +68,41 @@ struct VMMBackendTests {
         #expect(try fake.calls().count == 1, "no hosts, no call")
     }
 
+    /// A cluster observation is one session: the cluster's hosts, and the
+    /// VMs on them filtered on the server; filtered here too.
+    @Test func aClusterSnapshotIsOneSession() async throws {
+        let fake = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-cl44.json")])
+        let snapshot = try await backend(fake).clusterSnapshot(cluster: "CL44.contoso.com")
+        #expect(snapshot.hosts.map(\.name) == ["hv01.contoso.com", "hv02.contoso.com"])
+        #expect(snapshot.vms.map(\.name) == ["web01", "db01"], "a VM on a host outside the cluster is left out")
+        let calls = try fake.calls()
+        #expect(calls.count == 1)
+        let body = try #require(calls.first?.body)
+        for step in [
+            "$c = Get-SCVMHostCluster -VMMServer $pfVmm -Name 'CL44.contoso.com'",
+            "if (-not $c) { PF-Fail 'notFound'",
+            "$pfHosts = @(Get-SCVMHost -VMHostCluster $c)",
+            "$pfOnHosts = @($pfHosts | ForEach-Object { [string]$_.Name })",
+            "hosts = @($pfHosts | ForEach-Object { PF-Host $_ })",
+            "Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }",
+        ] {
+            #expect(body.contains(step), "\(step)")
+        }
+        #expect(PowerShellLexer.balanced(body))
+    }
+
+    @Test func aClusterSnapshotReadsWindowsPowerShellsWrappedArraysAndRefusesAnythingElse() async throws {
+        let wrapped = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-cl44-ps51.json")])
+        let snapshot = try await backend(wrapped).clusterSnapshot(cluster: "CL44.contoso.com")
+        #expect(snapshot.hosts.count == 2 && snapshot.vms.map(\.name) == ["web01", "db01"])
+        let bare = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-no-lists.json")])
+        let error = await backendError { _ = try await backend(bare).clusterSnapshot(cluster: "CL44.contoso.com") }
+        #expect(error?.code == .internalError && error?.message.contains("has no hosts and VMs lists") == true)
+        let missing = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/error-no-cluster.json")])
+        let notFound = await backendError { _ = try await backend(missing).clusterSnapshot(cluster: "CL99") }
+        #expect(notFound == BackendError(.notFound, "VMM has no host cluster named 'CL99'"))
+    }
+
     @Test func emptyResults() async throws {
         for reply in ["vmm/vms-empty.json", "vmm/vms-null.json"] {
             let fake = try FakeSSH([.on("Get-SCVirtualMachine", reply: reply)])
