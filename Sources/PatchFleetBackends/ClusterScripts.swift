@@ -56,6 +56,18 @@ enum ClusterScripts {
         script(clusters, "PF-VMs \(L.array(hosts)) ''", .list)
     }
 
+    /// A cluster observation in one session: the cluster's nodes, and the
+    /// VMs on exactly those nodes (`PF-VMs` reads every node when given
+    /// none, so a cluster without nodes answers no VMs instead).
+    static func clusterSnapshot(_ clusters: [String], cluster: String) -> PowerShellScript {
+        script(clusters, """
+        $pfClusters = @($pfClusters | Where-Object { $_ -eq \(L.quote(cluster)) })
+        $pfNodes = @(foreach ($c in $pfClusters) { Get-ClusterNode -Cluster $c | ForEach-Object { PF-Node $_ $c } })
+        $pfOnHosts = [string[]]@($pfNodes | ForEach-Object { $_.name })
+        [ordered]@{ hosts = $pfNodes; vms = @(if ($pfOnHosts.Count -gt 0) { PF-VMs $pfOnHosts '' }) }
+        """)
+    }
+
     /// Pause (no drain: VMs keep running) or pause and drain.
     static func suspend(_ clusters: [String], node: String, drain: Bool) -> PowerShellScript {
         script(clusters, """

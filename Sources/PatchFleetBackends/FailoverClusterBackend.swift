@@ -36,6 +36,29 @@ public struct FailoverClusterBackend: VirtualizationBackend {
         try await vmRecords(host: host, named: nil).map(\.vm)
     }
 
+    /// The cluster's nodes and the VMs on them in one PowerShell session
+    /// (the protocol's default is two: `listHosts`, then `listVMs(onHosts:)`).
+    public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
+        guard let configured = clusters.first(where: { $0.caseInsensitiveCompare(cluster) == .orderedSame }) else {
+            throw BackendError(.notFound, "cluster '\(cluster)' is not configured for this backend")
+        }
+        let reply = try await runner.run(ClusterScripts.clusterSnapshot(clusters, cluster: configured),
+                                         operation: "Get-ClusterNode and Get-ClusterGroup of cluster '\(configured)'")
+        // Arrays, or Windows PowerShell 5.1's {"value":[...],"Count":n} (`elements` unwraps both).
+        guard !reply["hosts"].isNull, !reply["vms"].isNull else {
+            throw BackendError(.internalError, "the answer for cluster '\(configured)' has no nodes and VMs lists: \(reply)")
+        }
+        var hosts: [Host] = []
+        for item in reply["hosts"].elements { hosts.append(try ClusterDecoding.node(item).host) }
+        let names = Set(hosts.map(\.name))
+        var vms: [VM] = []
+        for item in reply["vms"].elements {
+            let vm = try ClusterDecoding.vm(item).vm
+            if names.contains(vm.host) { vms.append(vm) }
+        }
+        return ClusterSnapshot(hosts: hosts, vms: vms)
+    }
+
     /// Just these nodes' VMs: a worker observes the node's cluster before
     /// every VM it moves, and the protocol's default would read every node
     /// of every configured cluster. Filtered again here, as the nodes report.

@@ -56,6 +56,33 @@ struct FailoverClusterBackendTests {
         #expect(try fake.calls().count == 2, "no nodes, no call")
     }
 
+    /// A cluster observation is one session: the cluster's nodes, and the
+    /// VMs on exactly those nodes; a VM of another node is filtered here too.
+    @Test func aClusterSnapshotIsOneSession() async throws {
+        let fake = try FakeSSH([.on("$pfNodes = @(foreach ($c in $pfClusters)", reply: "cluster/snapshot-cl44.json")])
+        let snapshot = try await backend(fake).clusterSnapshot(cluster: "cl44")
+        #expect(snapshot.hosts.map(\.name) == ["hv01", "hv02", "hv03"])
+        #expect(snapshot.vms.count == 4 && snapshot.vms.allSatisfy { $0.host == "hv01" }, "elsewhere01 (on hv09) is left out")
+        let calls = try fake.calls()
+        #expect(calls.count == 1)
+        let body = try #require(calls.first?.body)
+        for step in [
+            "$pfClusters = @($pfClusters | Where-Object { $_ -eq 'CL44' })",  // the configured spelling
+            "Get-ClusterNode -Cluster $c | ForEach-Object { PF-Node $_ $c }",
+            "$pfOnHosts = [string[]]@($pfNodes | ForEach-Object { $_.name })",
+            "vms = @(if ($pfOnHosts.Count -gt 0) { PF-VMs $pfOnHosts '' })",  // no nodes: no VMs, never every node's
+        ] {
+            #expect(body.contains(step), "\(step)")
+        }
+        #expect(PowerShellLexer.balanced(body))
+
+        let wrapped = try FakeSSH([.on("$pfNodes = @(foreach ($c in $pfClusters)", reply: "cluster/snapshot-cl44-ps51.json")])
+        #expect(try await backend(wrapped).clusterSnapshot(cluster: "CL44").vms.count == 4)
+        let unconfigured = await backendError { _ = try await backend(fake).clusterSnapshot(cluster: "CL99") }
+        #expect(unconfigured == BackendError(.notFound, "cluster 'CL99' is not configured for this backend"))
+        #expect(try fake.calls().count == 1, "an unconfigured cluster is not asked for")
+    }
+
     @Test func drainWaitsForDrainStatus() async throws {
         let fake = try FakeSSH([
             .on("$f = PF-FindNode 'hv01'\nPF-Node", replies: ["cluster/node-hv01-up.json", "cluster/node-hv01-draining.json", "cluster/node-hv01-drained.json"]),

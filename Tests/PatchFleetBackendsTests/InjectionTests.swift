@@ -30,6 +30,7 @@ struct InjectionTests {
         ("cluster.node", { ClusterScripts.node(["CL44"], name: $0) }),
         ("cluster.vms", { ClusterScripts.listVMs(["CL44"], host: $0, named: $0) }),
         ("cluster.vmsOnHosts", { ClusterScripts.listVMs(["CL44"], onHosts: ["hv01", $0]) }),
+        ("cluster.snapshot", { ClusterScripts.clusterSnapshot(["CL44", $0], cluster: $0) }),
         ("cluster.suspend", { ClusterScripts.suspend(["CL44"], node: $0, drain: true) }),
         ("cluster.resume", { ClusterScripts.resume(["CL44"], node: $0, failback: .immediate) }),
         ("cluster.migrate", { ClusterScripts.migrate(["CL44"], vm: $0, cluster: $0, to: $0, .live) }),
