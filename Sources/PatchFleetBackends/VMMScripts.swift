@@ -73,7 +73,7 @@ enum VMMScripts {
         if (-not $c) { PF-Fail 'notFound' ("VMM has no host cluster named '" + \(name) + "'") \(name) }
         $pfHosts = @(Get-SCVMHost -VMHostCluster $c)
         $pfOnHosts = @($pfHosts | ForEach-Object { [string]$_.Name })
-        [ordered]@{ hosts = @($pfHosts | ForEach-Object { PF-Host $_ }); vms = @(Get-SCVirtualMachine -VMMServer $pfVmm -All | Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }) }
+        [ordered]@{ hosts = @($pfHosts | ForEach-Object { PF-Host $_ }); vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine -VMMServer $pfVmm -All | Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ } }) }
         """)
     }
 

@@ -58,6 +58,10 @@ struct FleetOverRealBackendsTests {
         let replies = try RulesFile.load(fleet.fake.rulesURL).rules.map(\.reply)
         #expect(!calls.isEmpty && calls.allSatisfy { $0.rule != nil }, "every call answered by a rule of the replay")
         #expect(Set(calls.map(\.host)) == ["127.0.0.2", "127.0.0.3"], "only the configured VMM server and site server")
+        // The workers observe the cluster in one session (hosts and their VMs
+        // together), never by the two-query fallback.
+        #expect(calls.contains { $0.body.contains("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine -VMMServer $pfVmm -All") })
+        #expect(!calls.contains { $0.body.contains("Get-SCVMHost -VMHostCluster $c | ForEach-Object { PF-Host $_ }") })
         var actions = calls.compactMap { ServerAction($0, reply: $0.rule.map { replies[$0] } ?? nil) }
         for i in actions.indices { actions[i].index = i }
         let trace = actions.map(\.description).joined(separator: "\n")

@@ -71,7 +71,7 @@ struct VMMBackendTests {
     /// A cluster observation is one session: the cluster's hosts, and the
     /// VMs on them filtered on the server; filtered here too.
     @Test func aClusterSnapshotIsOneSession() async throws {
-        let fake = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-cl44.json")])
+        let fake = try FakeSSH([.on("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine", reply: "vmm/snapshot-cl44.json")])
         let snapshot = try await backend(fake).clusterSnapshot(cluster: "CL44.contoso.com")
         #expect(snapshot.hosts.map(\.name) == ["hv01.contoso.com", "hv02.contoso.com"])
         #expect(snapshot.vms.map(\.name) == ["web01", "db01"], "a VM on a host outside the cluster is left out")
@@ -85,6 +85,7 @@ struct VMMBackendTests {
             "$pfOnHosts = @($pfHosts | ForEach-Object { [string]$_.Name })",
             "hosts = @($pfHosts | ForEach-Object { PF-Host $_ })",
             "Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }",
+            "vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine",  // no hosts: no scan of every VM
         ] {
             #expect(body.contains(step), "\(step)")
         }
@@ -92,13 +93,13 @@ struct VMMBackendTests {
     }
 
     @Test func aClusterSnapshotReadsWindowsPowerShellsWrappedArraysAndRefusesAnythingElse() async throws {
-        let wrapped = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-cl44-ps51.json")])
+        let wrapped = try FakeSSH([.on("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine", reply: "vmm/snapshot-cl44-ps51.json")])
         let snapshot = try await backend(wrapped).clusterSnapshot(cluster: "CL44.contoso.com")
         #expect(snapshot.hosts.count == 2 && snapshot.vms.map(\.name) == ["web01", "db01"])
-        let bare = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/snapshot-no-lists.json")])
+        let bare = try FakeSSH([.on("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine", reply: "vmm/snapshot-no-lists.json")])
         let error = await backendError { _ = try await backend(bare).clusterSnapshot(cluster: "CL44.contoso.com") }
         #expect(error?.code == .internalError && error?.message.contains("has no hosts and VMs lists") == true)
-        let missing = try FakeSSH([.on("vms = @(Get-SCVirtualMachine", reply: "vmm/error-no-cluster.json")])
+        let missing = try FakeSSH([.on("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine", reply: "vmm/error-no-cluster.json")])
         let notFound = await backendError { _ = try await backend(missing).clusterSnapshot(cluster: "CL99") }
         #expect(notFound == BackendError(.notFound, "VMM has no host cluster named 'CL99'"))
     }

@@ -43,10 +43,10 @@ enum SQLiteRows {
     }
 
     /// A saga's row, with its timeline from `saga_timeline` where the row
-    /// says it is kept there (`SQLiteTimeline`); `timelines`: the entry rows
-    /// of a whole read, by saga (`SQLiteTimeline.rowsBySaga`), or nil to
+    /// says it is kept there (`SQLiteTimeline`); `timelines`: the entries
+    /// of a whole read, by saga (`SQLiteTimeline.entriesBySaga`), or nil to
     /// read this saga's.
-    static func saga(_ row: Row, _ db: Database, timelines: [String: [Row]]? = nil) throws -> StoredSaga {
+    static func saga(_ row: Row, _ db: Database, timelines: [String: [SQLiteTimeline.StoredEntry]]? = nil) throws -> StoredSaga {
         let key = key(row, "id")
         let data = try column(row, "state_json", Data.self, table: "sagas", key: key)
         let bare = try StoreJSON.decode(HostSagaState.self, from: data, table: "sagas", key: key)
@@ -54,7 +54,7 @@ enum SQLiteRows {
             throw SagaStoreError.corruptRow(table: "sagas", key: key, detail: "state_json names saga '\(bare.sagaId)'")
         }
         let state = try SQLiteTimeline.joined(db, bare, length: column(row, "timeline_length", Int?.self, table: "sagas", key: key),
-                                              rows: timelines.map { $0[key] ?? [] })
+                                              entries: timelines.map { $0[key] ?? [] })
         return StoredSaga(
             state: state,
             version: try column(row, "version", Int.self, table: "sagas", key: key),

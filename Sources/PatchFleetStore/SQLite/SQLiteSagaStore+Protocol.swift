@@ -45,7 +45,7 @@ extension SQLiteSagaStore {
 
     public func sagas(jobId: String) async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
-            let timelines = try SQLiteTimeline.rowsBySaga(db, sagasWhere: "job_id = ?", arguments: [jobId])
+            let timelines = try SQLiteTimeline.entriesBySaga(db, sagasWhere: "job_id = ?", arguments: [jobId])
             return try Row.fetchAll(db, sql: "SELECT * FROM sagas WHERE job_id = ? ORDER BY seq", arguments: [jobId])
                 .map { try SQLiteRows.saga($0, db, timelines: timelines) }
         }
@@ -69,7 +69,7 @@ extension SQLiteSagaStore {
 
     public func sagasOfUnfinishedJobs() async throws(SagaStoreError) -> [StoredSaga] {
         try await read { db in
-            let timelines = try SQLiteTimeline.rowsBySaga(
+            let timelines = try SQLiteTimeline.entriesBySaga(
                 db, sagasWhere: "job_id IN (SELECT id FROM jobs WHERE state NOT IN ('finished', 'rejected'))", arguments: [])
             return try Row.fetchAll(db, sql: """
                 SELECT sagas.* FROM sagas JOIN jobs ON jobs.id = sagas.job_id

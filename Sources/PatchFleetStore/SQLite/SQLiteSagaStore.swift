@@ -43,11 +43,16 @@ public final class SQLiteSagaStore: SagaStore {
 
     /// Two openers of a NEW file race: switching it to WAL takes a lock that
     /// the busy handler does not wait for, and the migrator checks which
-    /// migrations ran outside the transaction that runs them, so the loser
-    /// sees "locked" or "table already exists". Retrying after a short pause
-    /// finds the file in WAL and migrated. Counted attempts, not a clock.
+    /// migrations ran outside the transaction that runs each, so the loser
+    /// sees "locked", or a migration the winner ran first ("already
+    /// exists", "duplicate column name"; at most once per migration).
+    /// Retrying after a short pause finds the file in WAL and migrated.
+    /// Counted attempts, not a clock: locks against `attempts`, lost
+    /// migrations against the number of migrations, so a real schema error
+    /// still surfaces.
     private static func openAndMigrate(path: String, config: Configuration, attempts: Int) throws(SagaStoreError) -> DatabasePool {
         var attempt = 1
+        var lostMigrations = 0
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: config)
@@ -59,8 +64,11 @@ public final class SQLiteSagaStore: SagaStore {
                 return pool
             } catch let error as SagaStoreError {
                 throw error
-            } catch let error as DatabaseError where attempt < attempts && isOpeningRace(error, attempt: attempt) {
+            } catch let error as DatabaseError where attempt < attempts && isLock(error) {
                 attempt += 1
+                usleep(20_000)
+            } catch let error as DatabaseError where lostMigrations < SQLiteSchema.migrationCount && isLostMigration(error) {
+                lostMigrations += 1
                 usleep(20_000)
             } catch {
                 throw .database(detail: "opening '\(path)': \(error)")
@@ -68,18 +76,15 @@ public final class SQLiteSagaStore: SagaStore {
         }
     }
 
-    private static func isOpeningRace(_ error: DatabaseError, attempt: Int) -> Bool {
-        switch error.resultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED: true
-        // A concurrent migrator ran a migration first (a table or an index
-        // that already exists, a column already added): a retry sees it
-        // done. One retry per migration at most, so a real schema error
-        // still surfaces.
-        case .SQLITE_ERROR:
-            attempt <= SQLiteSchema.migrationCount
-                && ["already exists", "duplicate column name"].contains { error.message?.contains($0) == true }
-        default: false
-        }
+    private static func isLock(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+    }
+
+    /// A concurrent migrator ran a migration first: a table or an index
+    /// that already exists, a column already added.
+    private static func isLostMigration(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_ERROR
+            && ["already exists", "duplicate column name"].contains { error.message?.contains($0) == true }
     }
 
     /// Runs `body` in one write transaction, mapping every failure to `SagaStoreError`.

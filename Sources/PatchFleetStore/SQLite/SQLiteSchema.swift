@@ -4,7 +4,7 @@ import GRDB
 /// shipped, never changes: new needs get a new migration appended here.
 enum SQLiteSchema {
     /// How many migrations `migrator` registers (an opener racing another
-    /// may lose once per migration; see `SQLiteSagaStore.isOpeningRace`).
+    /// may lose once per migration; see `SQLiteSagaStore.openAndMigrate`).
     static var migrationCount: Int { migrator.migrations.count }
 
     static var migrator: DatabaseMigrator {

@@ -43,45 +43,54 @@ enum SQLiteTimeline {
         return (try StoreJSON.encode(state.timelineEmptied, what: what), entries.count)
     }
 
-    /// Every entry row of the sagas `sagaFilter` selects (an SQL condition on
+    /// One stored entry: its position and its JSON.
+    typealias StoredEntry = (position: Int, json: Data)
+
+    /// Every entry of the sagas `sagaFilter` selects (an SQL condition on
     /// `sagas`, with `arguments`), by saga, in order: one query for a whole
     /// job's report or a restart, instead of one per saga.
-    static func rowsBySaga(_ db: Database, sagasWhere sagaFilter: String, arguments: StatementArguments) throws -> [String: [Row]] {
-        var rows: [String: [Row]] = [:]
+    static func entriesBySaga(_ db: Database, sagasWhere sagaFilter: String,
+                              arguments: StatementArguments) throws -> [String: [StoredEntry]] {
+        var entries: [String: [StoredEntry]] = [:]
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT saga_id, position, entry_json FROM saga_timeline
             WHERE saga_id IN (SELECT id FROM sagas WHERE \(sagaFilter))
             ORDER BY saga_id, position
             """, arguments: arguments)
         while let row = try cursor.next() {
-            rows[row["saga_id"] as String, default: []].append(row.copy())
+            let saga = SQLiteRows.key(row, "saga_id")
+            entries[saga, default: []].append(try entry(row, saga))
         }
-        return rows
+        return entries
+    }
+
+    private static func entry(_ row: Row, _ sagaId: String) throws -> StoredEntry {
+        (try SQLiteRows.column(row, "position", Int.self, table: "saga_timeline", key: sagaId),
+         try SQLiteRows.column(row, "entry_json", Data.self, table: "saga_timeline", key: sagaId))
     }
 
     /// `state` as decoded from `state_json`, with the `length` entries kept
-    /// apart (nil length: the old layout, `state` is whole); `rows`, when
-    /// read already (`rowsBySaga`), else read here.
-    static func joined(_ db: Database, _ state: HostSagaState, length: Int?, rows known: [Row]? = nil) throws -> HostSagaState {
+    /// apart (nil length: the old layout, `state` is whole); `entries`, when
+    /// read already (`entriesBySaga`), else read here.
+    static func joined(_ db: Database, _ state: HostSagaState, length: Int?, entries known: [StoredEntry]? = nil) throws -> HostSagaState {
         guard let length else { return state }
-        let rows = try known ?? Row.fetchAll(
+        let stored = try known ?? Row.fetchAll(
             db.cachedStatement(sql: "SELECT position, entry_json FROM saga_timeline WHERE saga_id = ? ORDER BY position"),
-            arguments: [state.sagaId])
+            arguments: [state.sagaId]).map { try entry($0, state.sagaId) }
         // One JSON array of the stored entries, decoded in one call.
         var json = Data("[".utf8)
-        for (index, row) in rows.enumerated() {
-            let position = try SQLiteRows.column(row, "position", Int.self, table: "saga_timeline", key: state.sagaId)
-            guard position == index else {
+        for (index, entry) in stored.enumerated() {
+            guard entry.position == index else {
                 throw SagaStoreError.corruptRow(table: "saga_timeline", key: state.sagaId,
-                                                detail: "entry \(index) is missing (next stored: \(position))")
+                                                detail: "entry \(index) is missing (next stored: \(entry.position))")
             }
             if index > 0 { json.append(UInt8(ascii: ",")) }
-            json.append(try SQLiteRows.column(row, "entry_json", Data.self, table: "saga_timeline", key: state.sagaId))
+            json.append(entry.json)
         }
         json.append(UInt8(ascii: "]"))
-        guard rows.count == length else {
+        guard stored.count == length else {
             throw SagaStoreError.corruptRow(table: "saga_timeline", key: state.sagaId,
-                                            detail: "\(rows.count) timeline entries stored, the saga's row says \(length)")
+                                            detail: "\(stored.count) timeline entries stored, the saga's row says \(length)")
         }
         guard state.timeline?.isEmpty == true else {
             throw SagaStoreError.corruptRow(table: "sagas", key: state.sagaId,
