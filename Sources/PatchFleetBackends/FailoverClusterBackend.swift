@@ -44,19 +44,9 @@ public struct FailoverClusterBackend: VirtualizationBackend {
         }
         let reply = try await runner.run(ClusterScripts.clusterSnapshot(clusters, cluster: configured),
                                          operation: "Get-ClusterNode and Get-ClusterGroup of cluster '\(configured)'")
-        // Arrays, or Windows PowerShell 5.1's {"value":[...],"Count":n} (`elements` unwraps both).
-        guard !reply["hosts"].isNull, !reply["vms"].isNull else {
-            throw BackendError(.internalError, "the answer for cluster '\(configured)' has no nodes and VMs lists: \(reply)")
-        }
-        var hosts: [Host] = []
-        for item in reply["hosts"].elements { hosts.append(try ClusterDecoding.node(item).host) }
-        let names = Set(hosts.map(\.name))
-        var vms: [VM] = []
-        for item in reply["vms"].elements {
-            let vm = try ClusterDecoding.vm(item).vm
-            if names.contains(vm.host) { vms.append(vm) }
-        }
-        return ClusterSnapshot(hosts: hosts, vms: vms)
+        return try SnapshotDecoding.snapshot(reply, what: "the answer for cluster '\(configured)'",
+                                             host: { (item) throws(BackendError) in try ClusterDecoding.node(item).host },
+                                             vm: { (item) throws(BackendError) in try ClusterDecoding.vm(item).vm })
     }
 
     /// Just these nodes' VMs: a worker observes the node's cluster before

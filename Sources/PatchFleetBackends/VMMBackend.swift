@@ -65,19 +65,9 @@ public struct VMMBackend: VirtualizationBackend {
     public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {
         let reply = try await runner.run(VMMScripts.clusterSnapshot(server: server, cluster: cluster),
                                          operation: "Get-SCVMHost and Get-SCVirtualMachine of cluster '\(cluster)'")
-        // Arrays, or Windows PowerShell 5.1's {"value":[...],"Count":n} (`elements` unwraps both).
-        guard !reply["hosts"].isNull, !reply["vms"].isNull else {
-            throw BackendError(.internalError, "VMM's answer for cluster '\(cluster)' has no hosts and VMs lists: \(reply)")
-        }
-        var hosts: [Host] = []
-        for item in reply["hosts"].elements { hosts.append(try VMMDecoding.host(item).host) }
-        let names = Set(hosts.map(\.name))
-        var vms: [VM] = []
-        for item in reply["vms"].elements {
-            let vm = try VMMDecoding.vm(item)
-            if names.contains(vm.host) { vms.append(vm) }
-        }
-        return ClusterSnapshot(hosts: hosts, vms: vms)
+        return try SnapshotDecoding.snapshot(reply, what: "VMM's answer for cluster '\(cluster)'",
+                                             host: { (item) throws(BackendError) in try VMMDecoding.host(item).host },
+                                             vm: VMMDecoding.vm)
     }
 
     public func host(named name: String) async throws(BackendError) -> Host {
