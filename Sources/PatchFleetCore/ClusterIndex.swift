@@ -32,6 +32,7 @@ struct ClusterIndex {
             load.append(Scheduler.Load(memoryMB: 0, vmCount: 0))
             return sliceOfSlot.count - 1
         }
+        slotOfHost.reserveCapacity(inventory.hosts.count)
         // A host name listed twice (in two clusters) has one slot, and its
         // VMs count in the cluster of its last listing, in the slices and in
         // the sums alike: the rule the slices always had.
@@ -51,7 +52,6 @@ struct ClusterIndex {
             sliceHosts[slice].append(host)
             sliceOfSlot[hostSlot] = slice
         }
-        slotOfHost.reserveCapacity(inventory.hosts.count)
         // Managers list a host's VMs together: the previous VM's slot is
         // reused without hashing the name again (hashing every VM's host
         // was most of building the index at 200,000 VMs).
