@@ -28,7 +28,9 @@ enum SQLiteTimeline {
             if let storedLength { throw SagaStoreError.timelineRewritten(sagaId: state.sagaId, stored: storedLength, given: 0) }
             return (try StoreJSON.encode(state, what: what), nil)
         }
-        if storedLength == nil { try deleteAll(db, state.sagaId) }  // none expected; never a stray row under ours
+        // NULL length (a new saga, or a row of the old layout): no rows yet.
+        // Rows exist only where a length was written, and a stray one would
+        // make the insert below fail (the primary key), never be read.
         let stored = storedLength ?? 0
         guard entries.count >= stored else {
             throw SagaStoreError.timelineRewritten(sagaId: state.sagaId, stored: stored, given: entries.count)
@@ -98,9 +100,5 @@ enum SQLiteTimeline {
         }
         let entries = try StoreJSON.decode([SagaTimelineEntry].self, from: json, table: "saga_timeline", key: state.sagaId)
         return state.withTimeline(entries)
-    }
-
-    private static func deleteAll(_ db: Database, _ sagaId: String) throws {
-        try db.cachedStatement(sql: "DELETE FROM saga_timeline WHERE saga_id = ?").execute(arguments: [sagaId])
     }
 }
