@@ -55,12 +55,7 @@ public struct FailoverClusterBackend: VirtualizationBackend {
     public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
         guard !hosts.isEmpty else { return [] }
         let reply = try await runner.run(ClusterScripts.listVMs(clusters, onHosts: hosts.sorted()), operation: "Get-ClusterGroup")
-        var vms: [VM] = []
-        for item in reply.elements {
-            let vm = try ClusterDecoding.vm(item).vm
-            if hosts.contains(vm.host) { vms.append(vm) }
-        }
-        return vms
+        return try SnapshotDecoding.vms(reply.elements, on: hosts, vm: { (item) throws(BackendError) in try ClusterDecoding.vm(item).vm })
     }
 
     func vmRecords(host: String?, named: String?) async throws(BackendError) -> [ClusterVMRecord] {

@@ -1,13 +1,25 @@
 import PatchFleetCore
 
-/// A one-session cluster observation's answer, `{ hosts: [...], vms: [...] }`,
-/// as both real backends write it (`VMMScripts.clusterSnapshot`,
+/// The replies of a cluster observation, as both real backends write them:
+/// the VMs on a set of hosts (`listVMs(onHosts:)`), and the one-session
+/// `{ hosts: [...], vms: [...] }` (`VMMScripts.clusterSnapshot`,
 /// `ClusterScripts.clusterSnapshot`).
 enum SnapshotDecoding {
-    /// Decodes the hosts and VMs with the backend's own decoders and keeps
-    /// only the VMs on those hosts (the script filters on the server; a
-    /// reply naming another host's VM is filtered here too). `what` names
-    /// the answer in the error for a reply of another shape.
+    /// The VMs among `items` that are on `hosts`, decoded by the backend's
+    /// own `vm`. The scripts filter on the server; a reply naming another
+    /// host's VM is filtered here too.
+    static func vms(_ items: [JSONValue], on hosts: Set<String>,
+                    vm: (JSONValue) throws(BackendError) -> VM) throws(BackendError) -> [VM] {
+        var vms: [VM] = []
+        for item in items {
+            let decoded = try vm(item)
+            if hosts.contains(decoded.host) { vms.append(decoded) }
+        }
+        return vms
+    }
+
+    /// Decodes the hosts and their VMs with the backend's own decoders.
+    /// `what` names the answer in the error for a reply of another shape.
     static func snapshot(_ reply: JSONValue, what: String,
                          host: (JSONValue) throws(BackendError) -> Host,
                          vm: (JSONValue) throws(BackendError) -> VM) throws(BackendError) -> ClusterSnapshot {
@@ -17,12 +29,6 @@ enum SnapshotDecoding {
         }
         var hosts: [Host] = []
         for item in reply["hosts"].elements { hosts.append(try host(item)) }
-        let names = Set(hosts.map(\.name))
-        var vms: [VM] = []
-        for item in reply["vms"].elements {
-            let decoded = try vm(item)
-            if names.contains(decoded.host) { vms.append(decoded) }
-        }
-        return ClusterSnapshot(hosts: hosts, vms: vms)
+        return ClusterSnapshot(hosts: hosts, vms: try vms(reply["vms"].elements, on: Set(hosts.map(\.name)), vm: vm))
     }
 }

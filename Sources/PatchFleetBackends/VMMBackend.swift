@@ -52,12 +52,7 @@ public struct VMMBackend: VirtualizationBackend {
         guard !hosts.isEmpty else { return [] }
         let reply = try await runner.run(VMMScripts.listVMs(server: server, onHosts: hosts.sorted()),
                                          operation: "Get-SCVirtualMachine on \(hosts.count) host(s)")
-        var vms: [VM] = []
-        for item in reply.elements {
-            let vm = try VMMDecoding.vm(item)
-            if hosts.contains(vm.host) { vms.append(vm) }
-        }
-        return vms
+        return try SnapshotDecoding.vms(reply.elements, on: hosts, vm: VMMDecoding.vm)
     }
 
     /// The cluster's hosts and their VMs in one PowerShell session (the
