@@ -93,6 +93,14 @@ extension JobPolling {
     static let fast = JobPolling(intervalSeconds: 0.01, timeoutSeconds: 120)
 }
 
+/// Expects each fragment in a generated script, naming any that is missing
+/// (the scripts cannot run here: what they say is what is checked).
+func expectScript(_ script: String, contains fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    for fragment in fragments {
+        #expect(script.contains(fragment), "missing from the script: \(fragment)", sourceLocation: sourceLocation)
+    }
+}
+
 /// Runs a throwing call and returns its BackendError (nil if it succeeded).
 func backendError(_ body: () async throws -> Void) async -> BackendError? {
     do { try await body() } catch let error as BackendError { return error } catch {

@@ -78,7 +78,7 @@ struct VMMBackendTests {
         let calls = try fake.calls()
         #expect(calls.count == 1)
         let body = try #require(calls.first?.body)
-        for step in [
+        expectScript(body, contains: [
             "$c = Get-SCVMHostCluster -VMMServer $pfVmm -Name 'CL44.contoso.com'",
             "if (-not $c) { PF-Fail 'notFound'",
             "$pfHosts = @(Get-SCVMHost -VMHostCluster $c)",
@@ -86,9 +86,7 @@ struct VMMBackendTests {
             "hosts = @($pfHosts | ForEach-Object { PF-Host $_ })",
             "Where-Object { $pfOnHosts -contains [string]$_.VMHost.Name } | ForEach-Object { PF-VM $_ }",
             "vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine",  // no hosts: no scan of every VM
-        ] {
-            #expect(body.contains(step), "\(step)")
-        }
+        ])
         #expect(PowerShellLexer.balanced(body))
     }
 
