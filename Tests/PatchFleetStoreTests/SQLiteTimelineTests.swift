@@ -29,14 +29,21 @@ struct SQLiteTimelineTests {
         }
     }
 
+    /// Saga j1:h1's timeline is all in rows, one per entry of `state`'s, and
+    /// `state_json` keeps only the empty mark.
+    static func expectRows(_ path: String, holding state: HostSagaState,
+                           sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let count = try #require(state.timeline?.count, sourceLocation: sourceLocation)
+        let rows = try await rows(path)
+        #expect(rows.length == count && rows.positions == Array(0..<count), sourceLocation: sourceLocation)
+        #expect(rows.stateJSON.contains("\"timeline\":[]"), sourceLocation: sourceLocation)
+    }
+
     @Test("each step's entries are rows of their own; state_json keeps only the empty mark")
     func entriesAreRows() async throws {
         let path = TempDirectory().path("store.sqlite")
         let (_, states) = try await Self.stored(path, steps: 3)
-        let count = try #require(states[2].timeline?.count)
-        let rows = try await Self.rows(path)
-        #expect(rows.length == count && rows.positions == Array(0..<count))
-        #expect(rows.stateJSON.contains("\"timeline\":[]"))
+        try await Self.expectRows(path, holding: states[2])
     }
 
     @Test("a row of the old layout (timeline inside state_json) reads whole, and its next step moves it to rows")
@@ -53,10 +60,7 @@ struct SQLiteTimelineTests {
         #expect(try await store.apply(sagaId: "j1:h1", expectedVersion: 3, newState: states[3], outbox: [],
                                       at: Fixture.at(4)) == .applied(newVersion: 4))
         #expect(try await store.saga(id: "j1:h1")?.state == states[3])
-        let count = try #require(states[3].timeline?.count)
-        let rows = try await Self.rows(path)
-        #expect(rows.length == count && rows.positions == Array(0..<count))
-        #expect(rows.stateJSON.contains("\"timeline\":[]"))
+        try await Self.expectRows(path, holding: states[3])
     }
 
     @Test("a hole in a timeline or entries missing at its end: a corrupt row naming the saga, never a shorter story")
