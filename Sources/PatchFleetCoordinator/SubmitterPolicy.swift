@@ -71,7 +71,7 @@ public struct SubmitterPolicy: Sendable, Equatable {
         for target in targets {
             if let cluster = target.cluster {
                 if !allowed(cluster, \.clusters), !refusedClusters.contains(cluster) { refusedClusters.append(cluster) }
-            } else if !allowed(target.host, \.standaloneHosts) {
+            } else if !mine.contains(where: { grant in (grant.standaloneHosts ?? []).contains { Self.matches(host: target.host, pattern: $0) } }) {
                 refusedHosts.append(target.host)
             }
         }
@@ -82,6 +82,19 @@ public struct SubmitterPolicy: Sendable, Equatable {
             problems.append(ValidationProblem(path: "targets", message: "broker user '\(user)' may not patch standalone host(s) \(refusedHosts.sorted().joined(separator: ", "))"))
         }
         return problems
+    }
+
+    /// A standalone host's pattern against VMM's name for it, usually an
+    /// FQDN: a pattern with no dot ("HV05", "BRANCH-*") is a short name and
+    /// is matched against the name's first label too, the way an operator
+    /// writes hosts; one with a dot ("hv05.contoso.com", "*.dublin.*")
+    /// against the whole name only.
+    static func matches(host: String, pattern: String) -> Bool {
+        if matches(host, pattern: pattern) { return true }
+        guard !pattern.contains("."), let short = host.split(separator: ".", maxSplits: 1).first, short.count < host.count else {
+            return false
+        }
+        return matches(String(short), pattern: pattern)
     }
 
     /// Shell-style globs: `*` any run of characters, `?` one; case-insensitive

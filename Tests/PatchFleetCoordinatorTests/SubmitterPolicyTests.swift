@@ -36,6 +36,23 @@ struct SubmitterPolicyTests {
         #expect(SubmitterPolicy.matches("DUB-H12", pattern: "dub-h?2") && !SubmitterPolicy.matches("DUB-H2", pattern: "DUB-H?2"))
     }
 
+    /// VMM names standalone hosts by FQDN; operators write short names.
+    @Test func standaloneHostPatternsWithoutADotMatchTheShortName() throws {
+        let branch = SubmitterPolicy(grants: [.init(user: "ops-branch", clusters: nil, collections: nil, standaloneHosts: ["BRANCH-01", "edge-*"])])
+        let fqdn = [TargetHost(host: "branch-01.contoso.com", cluster: nil), TargetHost(host: "EDGE-7.fabrikam.com", cluster: nil)]
+        #expect(branch.problems(user: "ops-branch", spec: try Self.spec(), targets: fqdn).isEmpty)
+        // The short name is the first label, never a longer prefix or another label.
+        let others = [TargetHost(host: "branch-010.contoso.com", cluster: nil), TargetHost(host: "dc.branch-01.contoso.com", cluster: nil)]
+        #expect(branch.problems(user: "ops-branch", spec: try Self.spec(), targets: others).map(\.message)
+            == ["broker user 'ops-branch' may not patch standalone host(s) branch-010.contoso.com, dc.branch-01.contoso.com"])
+        // A pattern with a dot is a whole name: it is not cut down to a label.
+        let exact = SubmitterPolicy(grants: [.init(user: "u", clusters: nil, collections: nil, standaloneHosts: ["branch-01.contoso.com"])])
+        #expect(exact.problems(user: "u", spec: try Self.spec(), targets: [TargetHost(host: "BRANCH-01.contoso.com", cluster: nil)]).isEmpty)
+        #expect(!exact.problems(user: "u", spec: try Self.spec(), targets: [TargetHost(host: "branch-01.fabrikam.com", cluster: nil)]).isEmpty)
+        // Cluster grants are not standalone-host grants.
+        #expect(!branch.problems(user: "ops-branch", spec: try Self.spec(), targets: [TargetHost(host: "branch-01.contoso.com", cluster: "Dublin")]).isEmpty)
+    }
+
     /// The coordinator process with a policy: guest may patch Dublin only.
     @Test func theCoordinatorRefusesWhatTheSubmitterMayNotPatch() async throws {
         let fleet = try await FleetHarness.start(timeScale: 2_000, submitters: """
