@@ -78,6 +78,32 @@ public struct ConfigMgrBackend: UpdateBackend {
         _ = try await client(host).run(ClientSDKScripts.reboot(computer: computer(host)), operation: "reboot '\(host)'")
     }
 
+    /// A software update group as a job's update list: its updates by
+    /// update GUID, leaving out expired ones (no client installs them, so
+    /// a saga would wait for compliance that never comes). nil when the
+    /// site has no group of that name.
+    public func updateList(named name: String) async throws(BackendError) -> UpdateList? {
+        let reply: JSONValue
+        do {
+            reply = try await siteServer.run(ConfigMgrScripts.updateGroup(site: siteCode, name: name),
+                                             operation: "Get-CMSoftwareUpdateGroup '\(name)'")
+        } catch where error.code == .notFound {
+            return nil
+        }
+        return try Self.updateList(named: name, reply: reply)
+    }
+
+    static func updateList(named name: String, reply: JSONValue) throws(BackendError) -> UpdateList {
+        var ids: [String] = []
+        for update in reply["updates"].elements where update["expired"].bool != true {
+            guard let id = update["updateId"].string, !id.isEmpty else {
+                throw BackendError(.internalError, "software update group '\(name)' lists an update without a CI_UniqueID: \(update)")
+            }
+            ids.append(id)
+        }
+        return UpdateList(name: name, updateIds: ids)
+    }
+
     // MARK: Client access
 
     func client(_ host: String) -> PowerShellRunner {

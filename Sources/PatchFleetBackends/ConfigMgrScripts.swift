@@ -56,6 +56,22 @@ enum ConfigMgrScripts {
         """)
     }
 
+    /// A software update group's updates by update GUID (`CI_UniqueID`,
+    /// which the client reports as `CCM_SoftwareUpdate.UpdateID`), with
+    /// their article ids, titles and whether they expired. The name is
+    /// literal (`-DisableWildcardHandling`: "2026-11 [Servers]" is a name,
+    /// not a pattern); no group is `notFound`, two of one name a `conflict`.
+    static func updateGroup(site: String, name: String) -> PowerShellScript {
+        let literal = L.quote(name)
+        return script(site, """
+        $g = @(Get-CMSoftwareUpdateGroup -Name \(literal) -DisableWildcardHandling)
+        if ($g.Count -eq 0) { PF-Fail 'notFound' ("ConfigMgr has no software update group named '" + \(literal) + "'") \(literal) }
+        if ($g.Count -gt 1) { PF-Fail 'conflict' ("ConfigMgr has " + $g.Count + " software update groups named '" + \(literal) + "' (CI_IDs " + (($g | ForEach-Object { $_.CI_ID }) -join ', ') + ")") \(literal) }
+        $u = @(Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { [ordered]@{ updateId = [string]$_.CI_UniqueID; articleId = [string]$_.ArticleID; title = [string]$_.LocalizedDisplayName; expired = [bool]$_.IsExpired } })
+        [ordered]@{ name = [string]$g[0].LocalizedDisplayName; updates = $u }
+        """)
+    }
+
     /// Client notification through the site (fast channel): machine policy
     /// now, then software update deployment evaluation.
     static func notifyClient(site: String, host: String) -> PowerShellScript {

@@ -509,7 +509,16 @@ public actor CoordinatorEngine {
         if let name = spec?.targets.collection {
             collections.append(DeviceCollection(name: name, members: try await updates.collectionMembers(name)))
         }
-        return Inventory(clusters: clusters, hosts: hosts, vms: vms, collections: collections, updateLists: updateLists)
+        var lists = updateLists
+        // The coordinator's file first (an operator's explicit list), then
+        // the patch manager's own (a ConfigMgr software update group): read
+        // once, at submission, so the job deploys the updates the group
+        // held when it was accepted, whatever the group gets later.
+        if let name = spec?.updates.updateList, !lists.contains(where: { $0.name == name }),
+           let managed = try await updates.updateList(named: name) {
+            lists.append(managed)
+        }
+        return Inventory(clusters: clusters, hosts: hosts, vms: vms, collections: collections, updateLists: lists)
     }
 }
 

@@ -99,4 +99,15 @@ public protocol UpdateBackend: Sendable {
     func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport
     func pendingReboot(host: String) async throws(BackendError) -> Bool
     func reboot(host: String) async throws(BackendError)
+    /// The patch manager's own list of updates by this name (ConfigMgr: a
+    /// software update group), read when a job names an update list the
+    /// coordinator's file does not have; nil when the manager has no list
+    /// of that name or keeps none.
+    func updateList(named name: String) async throws(BackendError) -> UpdateList?
+}
+
+extension UpdateBackend {
+    /// A manager without named lists of its own: jobs name the lists of the
+    /// coordinator's `--update-lists` file, or update ids.
+    public func updateList(named name: String) async throws(BackendError) -> UpdateList? { nil }
 }

@@ -114,8 +114,16 @@ public enum JobSpecValidator {
                     "names '\(host)', which could be any of \(names.joined(separator: ", ")); give the full name"))
             }
         }
-        if let list = spec.updates.updateList, !inventory.updateLists.contains(where: { $0.name == list }) {
-            problems.append(ValidationProblem(path: "updates.updateList", message: "names unknown update list '\(list)'"))
+        if let list = spec.updates.updateList {
+            if let known = inventory.updateLists.first(where: { $0.name == list }) {
+                // An empty list (a software update group whose updates all
+                // expired) would patch nothing and report every host done.
+                if known.updateIds.isEmpty && (spec.updates.updateIds ?? []).isEmpty {
+                    problems.append(ValidationProblem(path: "updates.updateList", message: "update list '\(list)' has no updates to install"))
+                }
+            } else {
+                problems.append(ValidationProblem(path: "updates.updateList", message: "names unknown update list '\(list)'"))
+            }
         }
         return problems
     }

@@ -77,6 +77,46 @@ struct ConfigMgrBackendTests {
                                       "ConfigMgr has 2 live devices for 'hv01.contoso.com' (ResourceIDs 16777220, 16777301); remove the stale ones"))
     }
 
+    /// A job may name a software update group: its live updates, by the
+    /// update GUID the client reports, become the job's update ids.
+    @Test func aSoftwareUpdateGroupIsAnUpdateListOfItsUnexpiredUpdates() async throws {
+        let fake = try FakeSSH([.on("Get-CMSoftwareUpdateGroup", reply: "configmgr/update-group.json")])
+        let list = try await backend(fake).updateList(named: "2026-11 Cumulative Update")
+        #expect(list == UpdateList(name: "2026-11 Cumulative Update",
+                                   updateIds: ["1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11", "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"]),
+                "the expired KB5029931 is left out")
+        let body = try #require(try fake.bodies().first)
+        expectScript(body, contains: [
+            "$g = @(Get-CMSoftwareUpdateGroup -Name '2026-11 Cumulative Update' -DisableWildcardHandling)",
+            "if ($g.Count -eq 0) { PF-Fail 'notFound'",
+            "if ($g.Count -gt 1) { PF-Fail 'conflict'",
+            "Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast",
+            "updateId = [string]$_.CI_UniqueID; articleId = [string]$_.ArticleID",
+            "expired = [bool]$_.IsExpired",
+        ])
+        #expect(PowerShellLexer.balanced(body), "quotes, parentheses and braces balance")
+    }
+
+    /// Windows PowerShell 5.1 can wrap a one-element array as {value, Count}.
+    @Test func aGroupOfOneUpdateInWindowsPowerShellsWrapping() async throws {
+        let fake = try FakeSSH([.on("Get-CMSoftwareUpdateGroup", reply: "configmgr/update-group-one.json")])
+        #expect(try await backend(fake).updateList(named: "Out of band 2026-11-20")?.updateIds == ["6e2f8a10-3b4c-4d5e-9f60-718293a4b5c6"])
+    }
+
+    /// No group of that name is no list (the job is refused by name), not a failure of the site.
+    @Test func anUnknownGroupIsNoList() async throws {
+        let fake = try FakeSSH([.on("Get-CMSoftwareUpdateGroup", reply: "configmgr/error-no-update-group.json")])
+        #expect(try await backend(fake).updateList(named: "2026-12 Cumulative Update") == nil)
+        let unreachable = try FakeSSH([.on("Get-CMSoftwareUpdateGroup", reply: "configmgr/error-winrm.json")])
+        let error = await backendError { _ = try await backend(unreachable).updateList(named: "2026-12 Cumulative Update") }
+        #expect(error != nil && error?.code != .notFound, "a site that cannot answer is an error, never 'no such list'")
+    }
+
+    @Test func anUpdateWithoutAnIdIsRefusedNotSkipped() throws {
+        let reply = try JSONValue.parse(Data(#"{"updates":[{"updateId":"","articleId":"5031364","expired":false}]}"#.utf8))
+        #expect(throws: BackendError.self) { try ConfigMgrBackend.updateList(named: "g", reply: reply) }
+    }
+
     @Test func refreshPolicyNotifiesAndTriggersSchedules() async throws {
         let fake = try FakeSSH([
             .on("Invoke-CMClientNotification", reply: "configmgr/notified.json"),

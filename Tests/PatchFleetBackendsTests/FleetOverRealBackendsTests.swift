@@ -62,6 +62,15 @@ struct FleetOverRealBackendsTests {
         // together), never by the two-query fallback.
         #expect(calls.contains { $0.body.contains("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine -VMMServer $pfVmm -All") })
         #expect(!calls.contains { $0.body.contains("Get-SCVMHost -VMHostCluster $c | ForEach-Object { PF-Host $_ }") })
+        // The job names the site's software update group (the coordinator's
+        // catalog has no list of that name): read once, at submission, and
+        // its updates are what every host installed (the compliance replies
+        // name them by update GUID).
+        #expect(calls.filter { $0.body.contains("Get-CMSoftwareUpdateGroup") }.count == 1)
+        #expect(calls.filter { $0.body.contains("InstallUpdates") }.allSatisfy {
+            $0.body.contains("'1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11'") && $0.body.contains("'8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c'")
+                && !$0.body.contains("0a4c2b7e")
+        }, "the group's unexpired updates, by GUID")
         var actions = calls.compactMap { ServerAction($0, reply: $0.rule.map { replies[$0] } ?? nil) }
         for i in actions.indices { actions[i].index = i }
         let trace = actions.map(\.description).joined(separator: "\n")
@@ -153,12 +162,13 @@ struct RealBackendFleet {
                   siteCode: PS1
                   target: {host: 127.0.0.3, user: 'CONTOSO\\svc-patchfleet', identityFile: /etc/patchfleet/secrets/cm01_ed25519}
             """.write(to: configuration, atomically: true, encoding: .utf8)
-        // The update list jobs name, in a catalog that has nothing else.
+        // The coordinator's own update lists do not have the one the job
+        // names: that one is the site's software update group.
         let catalog = fake.directory.appendingPathComponent("update-lists.yaml")
         try """
             updateLists:
-              - name: 2026-11 Cumulative Update
-                updateIds: [KB5031364, KB5032198]
+              - name: 2026-10 Cumulative Update
+                updateIds: [KB5030211]
             """.write(to: catalog, atomically: true, encoding: .utf8)
 
         // Real backends run in real time: short waits come from the policy,

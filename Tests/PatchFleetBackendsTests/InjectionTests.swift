@@ -45,6 +45,7 @@ struct InjectionTests {
         ("cm.add.host", { ConfigMgrScripts.addMember(site: "PS1", host: $0, collection: "Wave 1") }),
         ("cm.add.collection", { ConfigMgrScripts.addMember(site: "PS1", host: "hv01", collection: $0) }),
         ("cm.notify", { ConfigMgrScripts.notifyClient(site: "PS1", host: $0) }),
+        ("cm.updateGroup", { ConfigMgrScripts.updateGroup(site: "PS1", name: $0) }),
         ("client.install", { ClientSDKScripts.install(computer: $0, normalizedIds: [$0, "5031364"]) }),
         ("client.compliance", { ClientSDKScripts.compliance(computer: $0, normalizedIds: [$0]) }),
         ("client.reboot", { ClientSDKScripts.reboot(computer: $0) }),

@@ -134,6 +134,19 @@ import Testing
         #expect(problems == ["targets.clusters[1] names unknown cluster 'Nowhere'", "updates.updateList names unknown update list 'Dec'"])
     }
 
+    /// A software update group whose updates all expired resolves to an
+    /// empty list: a job deploying nothing would report every host patched.
+    @Test func anEmptyUpdateListIsRefusedUnlessIdsAreGivenToo() {
+        var inventory = Fixtures.cluster()
+        inventory.updateLists = [UpdateList(name: "2026-08 Cumulative Update", updateIds: [])]
+        var spec = JobSpec(id: "j", targets: JobTargets(clusters: ["C1"]), updates: UpdateSelection(updateList: "2026-08 Cumulative Update"))
+        #expect(JobSpecValidator.validate(spec, against: inventory).map(\.description)
+            == ["updates.updateList update list '2026-08 Cumulative Update' has no updates to install"])
+        spec.updates.updateIds = ["KB5033077"]
+        #expect(JobSpecValidator.validate(spec, against: inventory).isEmpty)
+        #expect(TargetResolver.updateIds(spec, in: inventory) == ["KB5033077"])
+    }
+
     @Test func targetsResolveFromCollectionClustersOrHosts() {
         var inventory = Fixtures.cluster()
         inventory.hosts.append(Host(name: "S1", cluster: nil, memoryMB: 1024))
