@@ -7,13 +7,13 @@ import PatchFleetCore
 enum SnapshotDecoding {
     /// The VMs among `items` that are on `hosts`, decoded by the backend's
     /// own `vm`. The scripts filter on the server; a reply naming another
-    /// host's VM is filtered here too.
+    /// host's VM is filtered here too, before decoding, so a VM elsewhere
+    /// in a state PatchFleet does not handle never fails this observation.
     static func vms(_ items: [JSONValue], on hosts: Set<String>,
                     vm: (JSONValue) throws(BackendError) -> VM) throws(BackendError) -> [VM] {
         var vms: [VM] = []
-        for item in items {
-            let decoded = try vm(item)
-            if hosts.contains(decoded.host) { vms.append(decoded) }
+        for item in items where hosts.contains(item["host"].string ?? "") {
+            vms.append(try vm(item))
         }
         return vms
     }

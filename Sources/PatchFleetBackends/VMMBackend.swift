@@ -38,10 +38,25 @@ public struct VMMBackend: VirtualizationBackend {
         return records
     }
 
+    /// One host's VMs, strictly: a VM in a state PatchFleet does not handle
+    /// is an error, since the caller is about to act on that host. Every VM
+    /// (`host` nil, the coordinator's inventory and a lookup by name) leaves
+    /// out VMs stored in the library (on no host) and, with a notice, VMs
+    /// in a state PatchFleet does not handle (starting, saving, missing
+    /// files, ...): one such VM anywhere must not stop every job's
+    /// validation and scheduling. Workers observe a host's cluster strictly
+    /// before they touch it, so such a VM still stops its own host's saga.
     public func listVMs(host: String?) async throws(BackendError) -> [VM] {
         let reply = try await runner.run(VMMScripts.listVMs(server: server, host: host), operation: "Get-SCVirtualMachine")
         var vms: [VM] = []
-        for item in reply.elements { vms.append(try VMMDecoding.vm(item)) }
+        for item in reply.elements {
+            if host == nil && (item["host"].string ?? "").isEmpty { continue }
+            do {
+                vms.append(try VMMDecoding.vm(item))
+            } catch where host == nil && error.code == .invalidState {
+                runner.logger.notice("left out of the inventory: \(error.message)")
+            }
+        }
         return vms
     }
 

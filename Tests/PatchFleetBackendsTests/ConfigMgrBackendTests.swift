@@ -141,6 +141,35 @@ struct ConfigMgrBackendTests {
         #expect(body.contains("-ClassName CCM_SoftwareUpdatesManager -MethodName InstallUpdates -Arguments @{ CCMUpdates = [ciminstance[]]$todo }"))
     }
 
+    /// A host just added to the collection sees the deployment minutes after
+    /// the deploy step (collection evaluation, then policy): the poll starts
+    /// what has arrived since, and only that (errors are the saga's retry).
+    @Test func thePollStartsUpdatesThatArrivedAfterTheDeployStep() async throws {
+        let fake = try FakeSSH([.on("CCM_UpdateStatus", reply: "configmgr/compliance-installing.json")])
+        _ = try await backend(fake).compliance(host: "hv01", updateIds: [Self.kb1, Self.kb2])
+        let body = try #require(try fake.bodies().first)
+        expectScript(body, contains: [
+            "$start = @($deployed | Where-Object { @(0, 1) -contains [int]$_.EvaluationState })",
+            "if ($start.Count -gt 0) { $rv = (Invoke-CimMethod @pfCim -Namespace 'root\\ccm\\ClientSDK' -ClassName CCM_SoftwareUpdatesManager -MethodName InstallUpdates -Arguments @{ CCMUpdates = [ciminstance[]]$start }).ReturnValue; if ($rv -ne 0) { PF-Fail 'installFailed'",
+            "$updates = @($deployed | ForEach-Object {",
+        ])
+        #expect(PowerShellLexer.balanced(body))
+    }
+
+    /// The client's UpdateID is "Site_<site GUID>/SUM_<update GUID>": a job
+    /// naming the update GUID (a software update group's) must match it.
+    @Test func theClientsSiteScopedUpdateIDMatchesTheUpdateGUID() throws {
+        let script = ClientSDKScripts.compliance(computer: "hv01", normalizedIds: ["x"]).text
+        #expect(script.contains("($ids -contains (([string]$u.UpdateID -replace '^Site_.*/SUM_','').ToLower()))"))
+        let reply = try JSONValue.parse(Data("""
+            {"updates":[{"articleId":"5032198","updateId":"Site_7B3D6C0E-1A2B-4C5D-8E9F-0A1B2C3D4E5F/SUM_8B0F5C44-1C3E-4A55-B0F5-6E9D6C7A8B9C","name":"u","evaluationState":8,"complianceState":0,"errorCode":0,"percentComplete":100}],"store":[],"reboot":{"rebootPending":true,"hardRebootPending":false}}
+            """.utf8))
+        let report = ComplianceMapping.report(requested: ["8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"], reply: reply)
+        #expect(report.installed == ["8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"] && report.pendingReboot, "\(report)")
+        #expect(UpdateIdentity.normalize("Site_7B3D6C0E-1A2B-4C5D-8E9F-0A1B2C3D4E5F/SUM_8B0F5C44-1C3E-4A55-B0F5-6E9D6C7A8B9C")
+            == "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c")
+    }
+
     @Test func installFailure() async throws {
         let fake = try FakeSSH([.on("InstallUpdates", reply: "configmgr/install-failed.json")])
         let error = await backendError { try await backend(fake).triggerInstall(host: "hv01", updateIds: [Self.kb1]) }
@@ -182,7 +211,7 @@ struct ConfigMgrBackendTests {
         try await backend(fake).reboot(host: "hv01")
         let body = try #require(try fake.bodies().last)
         #expect(body.contains("if (-not ($r.rebootPending -or $r.hardRebootPending)) { [ordered]@{ rebooted = $false"))
-        #expect(body.contains("Restart-Computer -ComputerName 'hv01' -Force"))
+        #expect(body.contains("Restart-Computer -ComputerName 'hv01' -Protocol WSMan -Force"), "WinRM, not Windows PowerShell's default DCOM")
     }
 
     @Test func clientUnreachableOverWinRM() async throws {

@@ -17,6 +17,25 @@ struct FailoverClusterBackendTests {
         #expect(try fake.calls().first?.script.contains("$pfClusters = @('CL44')") == true)
     }
 
+    /// A node in service whose memory cannot be read is an error naming it
+    /// (a key logon's missing second hop would otherwise read as a cluster
+    /// out of capacity); a restarting node reads 0 MB and takes no VMs.
+    /// Clusters are named as configured, the spelling nodes and VMs carry.
+    @Test func theMemoryProbeFailsLoudlyOnlyForNodesInService() async throws {
+        let fake = try FakeSSH([.on("Get-ClusterNode -Cluster $c | ForEach-Object { PF-Node $_ $c }", reply: "cluster/nodes.json"),
+                                .on("Get-Cluster -Name $c", reply: "cluster/clusters.json")])
+        _ = try await backend(fake).listHosts(cluster: nil)
+        let node = try #require(try fake.calls().first?.script.split(separator: "\n").first { $0.hasPrefix("function PF-Node") }.map(String.init))
+        expectScript(node, contains: [
+            "-ErrorAction SilentlyContinue -ErrorVariable pfProbe).TotalPhysicalMemory",
+            "if (-not $m -and @('Up', 'Paused') -contains [string]$n.State) { PF-Fail 'unreachable' (\"cannot read the memory of cluster node '\" + $n.Name",
+        ])
+        #expect(PowerShellLexer.balanced(node))
+        #expect(try await backend(fake).listClusters() == [Cluster(name: "CL44")])
+        let clusters = try #require(try fake.bodies().last)
+        #expect(clusters.contains("Get-Cluster -Name $c -ErrorAction Stop | Out-Null; [ordered]@{ name = [string]$c }"), "\(clusters)")
+    }
+
     @Test func numericClusterEnums() async throws {
         let fake = try FakeSSH([.on("Get-ClusterNode", reply: "cluster/nodes-numeric.json")])
         let hosts = try await backend(fake).listHosts(cluster: "CL44")

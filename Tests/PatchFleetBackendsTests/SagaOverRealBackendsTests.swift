@@ -85,7 +85,7 @@ struct SagaOverRealBackendsTests {
         #expect(!bodies.contains { $0.contains("-SaveState") })
         let cordon = bodies.firstIndex { $0.contains("-AvailableForPlacement $false") }
         let maintenance = bodies.firstIndex { $0.contains("Disable-SCVMHost") }
-        let reboot = bodies.firstIndex { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Force") }
+        let reboot = bodies.firstIndex { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Protocol WSMan -Force") }
         #expect(cordon != nil && maintenance != nil && reboot != nil, "cordon \(String(describing: cordon)), maintenance \(String(describing: maintenance)), reboot \(String(describing: reboot))")
         if let cordon, let maintenance, let reboot {
             #expect(cordon < maintenance && maintenance < reboot, "cordon, then maintenance mode on the empty host, then the reboot")
@@ -93,7 +93,7 @@ struct SagaOverRealBackendsTests {
             #expect(!moves.isEmpty && moves.allSatisfy { $0 < maintenance }, "every move out happens before maintenance mode")
         }
         #expect(bodies.contains { $0.contains("-AvailableForPlacement $true") })
-        #expect(bodies.contains { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Force") })
+        #expect(bodies.contains { $0.contains("Restart-Computer -ComputerName 'hv01.contoso.com' -Protocol WSMan -Force") })
     }
 }
 

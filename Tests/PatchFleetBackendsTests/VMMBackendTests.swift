@@ -116,6 +116,19 @@ struct VMMBackendTests {
         #expect(error?.message.contains("UnderMigration") == true)
     }
 
+    /// Every VM (the coordinator's inventory): a VM stored in the library is
+    /// on no host, and one VM starting somewhere must not stop every job;
+    /// the host's own listing and its cluster's observation stay strict.
+    @Test func everyVMLeavesOutLibraryVMsAndOnesInPassingStates() async throws {
+        let fake = try FakeSSH([.on("Get-SCVirtualMachine", reply: "vmm/vms-all-mixed.json")])
+        #expect(try await backend(fake).listVMs(host: nil).map(\.name) == ["web01", "db01"])
+        let error = await backendError { _ = try await backend(fake).listVMs(host: "hv02") }
+        #expect(error?.code == .invalidState && error?.message.contains("does not handle") == true, "\(String(describing: error))")
+        // A cluster observation decodes only its own hosts' VMs.
+        #expect(try SnapshotDecoding.vms(try JSONValue.parse(Data(contentsOf: FakeSSH.fixtures.appendingPathComponent("vmm/vms-all-mixed.json")))["result"].elements,
+                                         on: ["hv01.contoso.com"], vm: VMMDecoding.vm).map(\.name) == ["web01"])
+    }
+
     @Test func missingHostIsNotFound() async throws {
         let fake = try FakeSSH([.on("PF-FindHost 'hv77'", reply: "vmm/error-not-found.json")])
         let error = await backendError { _ = try await backend(fake).host(named: "hv77") }
