@@ -200,21 +200,58 @@ public actor CoordinatorEngine {
             let event = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(
                 jobId: job.id, state: eventState, reason: request.reason))), topology: topology, at: at)
             try await store.setJobState(jobId: job.id, to: storeState, report: nil, reason: request.reason, at: at, outbox: [event])
+            let changed = try await applyToEverySaga(of: job.id, body, at: at)
+            logger.notice("job \(job.id): \(request.action.rawValue) (\(changed) host saga(s) changed)")
+        } catch {
+            return .refused("cannot \(request.action.rawValue) job '\(request.jobId)': \(error)")
+        }
+        await tick()
+        return .applied
+    }
+
+    /// A control step for every unfinished saga of the job. The engine is
+    /// reentrant at every `await`: a result or a tick may move a saga on
+    /// between the read and the write here, and the store then refuses that
+    /// saga's transition (stale version). Those sagas are read again and
+    /// the step reduced again, until every one took it; dropping it would
+    /// leave a host unpaused, paused for good, or patched after a cancel.
+    /// Returns how many sagas changed.
+    private func applyToEverySaga(of jobId: String, _ body: EventBody, at: Instant) async throws -> Int {
+        var changed = 0
+        var sagas = try await store.sagas(jobId: jobId)
+        for _ in 0..<Self.controlRounds {
             var transitions: [SagaTransition] = []
-            for saga in try await store.sagas(jobId: job.id) where !saga.state.isDone {
+            for saga in sagas where !saga.state.isDone {
                 let (next, commands) = HostSaga.reduce(saga.state, .control(saga.id, at: at, body))
                 guard next != saga.state || !commands.isEmpty else { continue }
                 transitions.append(SagaTransition(from: saga, to: next, inboxMessageId: nil,
                                                   outbox: try messages(for: commands, from: saga.state, to: next, causation: nil),
                                                   at: at))
             }
-            if !transitions.isEmpty { _ = try await store.apply(transitions) }
-            logger.notice("job \(job.id): \(request.action.rawValue) (\(transitions.count) host saga(s) changed)")
-        } catch {
-            return .refused("cannot \(request.action.rawValue) job '\(request.jobId)': \(error)")
+            guard !transitions.isEmpty else { return changed }
+            var moved = Set<String>()
+            for (transition, result) in zip(transitions, try await store.apply(transitions)) {
+                switch result {
+                case .applied: changed += 1
+                case .staleVersion: moved.insert(transition.sagaId)
+                case .duplicate: continue
+                }
+            }
+            guard !moved.isEmpty else { return changed }
+            logger.info("job \(jobId): \(moved.count) saga(s) moved on during a control step; reading them again")
+            sagas = try await store.sagas(jobId: jobId).filter { moved.contains($0.id) }
         }
-        await tick()
-        return .applied
+        throw ControlStepUnsettled(jobId: jobId, rounds: Self.controlRounds)
+    }
+
+    /// Rounds of re-reading before a control step gives up (each round
+    /// needs a saga to move on again inside one store round trip).
+    static let controlRounds = 20
+
+    struct ControlStepUnsettled: Error, CustomStringConvertible {
+        let jobId: String
+        let rounds: Int
+        var description: String { "sagas of job '\(jobId)' kept moving on through \(rounds) attempts; send the request again" }
     }
 
     // MARK: Queries
@@ -397,6 +434,13 @@ public actor CoordinatorEngine {
             }
         } else {
             quietSince[job.id] = nil
+        }
+        if !decision.start.isEmpty, try await store.job(id: job.id)?.state != job.state {
+            // Paused, resumed or cancelled since this tick read the job:
+            // decide again on the job as it is now (the control step also
+            // re-reads any saga started here meanwhile, see `applyToEverySaga`).
+            tickOwed = true
+            return
         }
         if !transitions.isEmpty { try await applyObserved(transitions, from: stored) }
         let sagas = transitions.isEmpty ? stored.map(\.state)
