@@ -373,15 +373,20 @@ public actor CoordinatorEngine {
         do {
             let jobs = try await store.unfinishedJobs()
             guard !jobs.isEmpty else { return }
-            let inventory = try await schedulingInventory()
-            for job in jobs { try await schedule(job, inventory: inventory) }
+            let (inventory, fresh) = try await schedulingInventory()
+            for job in jobs { try await schedule(job, inventory: inventory, fresh: fresh) }
         } catch {
             tickOwed = true  // whatever asked for it still needs it
             logger.error("scheduler tick failed: \(error)")
         }
     }
 
-    private func schedule(_ job: JobRecord, inventory: Inventory) async throws {
+    /// `fresh`: the inventory was read for this tick, not reused from an
+    /// earlier one (`inventoryMaxAge`). A decision to start hosts is only
+    /// acted on over a fresh one: a host that went down or into someone's
+    /// maintenance since the last read must count against the cluster's
+    /// `maxUnavailablePerCluster` before another is taken out.
+    private func schedule(_ job: JobRecord, inventory: Inventory, fresh: Bool) async throws {
         let stored = try await store.sagas(jobId: job.id, reusing: sagaCache[job.id] ?? [:])
         if sagaCache[job.id] == nil { sagaCache[job.id] = [:] }
         keepNewer(stored, job: job.id)
@@ -404,7 +409,12 @@ public actor CoordinatorEngine {
         if !transitions.isEmpty {
             try await applyObserved(transitions, from: stored)
             transitions = []
-            return try await schedule(job, inventory: inventory)
+            return try await schedule(job, inventory: inventory, fresh: fresh)
+        }
+        if !decision.start.isEmpty && !fresh {
+            let now = try await observeInventory()
+            cachedInventory = (monotonicNow(), now)
+            return try await schedule(job, inventory: now, fresh: true)
         }
         for skip in decision.skip {
             guard let saga = stored.first(where: { $0.state.host == skip.host }) else { continue }
@@ -536,11 +546,11 @@ public actor CoordinatorEngine {
 
     /// The inventory for a scheduling round: the last read while it is
     /// younger than `inventoryMaxAge`, else a fresh one.
-    private func schedulingInventory() async throws(BackendError) -> Inventory {
-        if let cached = cachedInventory, monotonicNow() - cached.read < inventoryMaxAge { return cached.inventory }
+    private func schedulingInventory() async throws(BackendError) -> (inventory: Inventory, fresh: Bool) {
+        if let cached = cachedInventory, monotonicNow() - cached.read < inventoryMaxAge { return (cached.inventory, false) }
         let inventory = try await observeInventory()
         cachedInventory = (monotonicNow(), inventory)
-        return inventory
+        return (inventory, true)
     }
 
     /// The datacenter as the backends report it now, for validation and

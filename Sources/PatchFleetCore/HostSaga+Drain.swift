@@ -15,6 +15,10 @@ extension SagaStep {
         case .hold(let reason, _):
             finish(.held, reason)
         case .drain(let plan):
+            if let busy = clusterAtItsLimit(snapshot) {
+                returnToWaiting(busy)
+                return
+            }
             state.placement = plan.placement
             state.drainItems = plan.items
             state.notes += plan.notes
@@ -23,6 +27,39 @@ extension SagaStep {
             issue(.enterMaintenance(MaintenanceRequest(host: host)))
         }
     }
+
+    /// The cluster's unavailability on fresh facts: the scheduler decided
+    /// on an inventory that may be seconds old, and a host that went down
+    /// or into someone's maintenance since must count against
+    /// `maxUnavailablePerCluster` before this one is taken out. nil when
+    /// there is room (or the host is standalone).
+    func clusterAtItsLimit(_ snapshot: ClusterSnapshot) -> String? {
+        guard let cluster = snapshot.hosts.first(where: { $0.name == host })?.cluster else { return nil }
+        let out = snapshot.hosts.filter { $0.cluster == cluster && $0.name != host && !$0.canReceiveVMs }
+        guard out.count >= policy.maxUnavailablePerCluster else { return nil }
+        let names = out.map { "\($0.name) (\($0.healthy ? $0.status.rawValue : "unhealthy"))" }.sorted().joined(separator: ", ")
+        return "cluster \(cluster) already has \(out.count) host(s) out of service at precheck: \(names) (maxUnavailablePerCluster: \(policy.maxUnavailablePerCluster)); not touched, waiting for a slot"
+    }
+
+    /// Back to the scheduler's waiting list, untouched: nothing was asked
+    /// of the host yet. The scheduler starts it again when the cluster has
+    /// room. A scheduler that keeps starting it into a full cluster (its
+    /// view and the cluster's disagree for good) would make this a loop of
+    /// observations: after `maxWaitingReturns` the host is skipped instead,
+    /// still untouched, with the reason.
+    mutating func returnToWaiting(_ reason: String) {
+        let returns = (state.waitingReturns ?? 0) + 1
+        state.waitingReturns = returns
+        guard returns < SagaStep.maxWaitingReturns else {
+            finish(.skipped, "not started: \(reason) (found so at \(returns) prechecks)")
+            return
+        }
+        state.phase = .pending
+        state.startedAt = nil
+        timelineDetail = reason
+    }
+
+    static let maxWaitingReturns = 5
 
     // MARK: Drain
 
@@ -81,10 +118,13 @@ extension SagaStep {
             compensate("job cancelled during the drain")
             return
         }
+        // A VM saved, shut down or left stopped for the patch counts as
+        // handled only while it holds no memory: one somebody started again
+        // (or a paused one) is running on the host and must be drained.
         let handled = Set(state.turnedOff.map(\.vm) + state.keptOnHost)
         let leftover = snapshot.vms.filter { vm in
-            vm.host == host && !handled.contains(vm.name)
-                && (vm.power.consumesMemory || (vm.highlyAvailable && policy.stoppedHighlyAvailableVMs == .move))
+            vm.host == host && (vm.power.consumesMemory
+                || (!handled.contains(vm.name) && vm.highlyAvailable && policy.stoppedHighlyAvailableVMs == .move))
         }
         if leftover.isEmpty {
             // Empty on fresh facts: now the real maintenance mode (the first
@@ -103,7 +143,7 @@ extension SagaStep {
         // Plan the newcomers as if the host were still in service (it is ours, in maintenance).
         var planning = snapshot
         if let index = planning.hosts.firstIndex(where: { $0.name == host }) { planning.hosts[index].status = .up }
-        planning.vms.removeAll { $0.host == host && handled.contains($0.name) }
+        planning.vms.removeAll { $0.host == host && handled.contains($0.name) && !$0.power.consumesMemory }
         switch DrainPlanner.plan(host: host, snapshot: planning, policy: policy) {
         case .drain(let plan):
             note("VM(s) arrived after the precheck and are drained too: \(names)")

@@ -87,6 +87,22 @@ extension SagaStep {
         }
         let returning = state.resumeMode != .normal
             || [.exitingMaintenance, .checkingHealth].contains(state.retryPhase ?? state.phase)
+        if !returning && (state.retryPhase ?? state.phase) == .draining {
+            // A drain that cannot finish is compensated whatever `onFailure`
+            // says: the host goes back into service and the VMs saved or
+            // shut down for it run again. Holding it would keep them off for
+            // a person to notice; nothing was installed yet.
+            compensate(reason)
+            return
+        }
+        if returning && state.resumeMode != .compensation {
+            // Rule 3: every VM not back home is said where it was left
+            // (compensation has said so already).
+            let home = Set((state.returnedHome ?? []).map(\.vm))
+            for moved in state.moved where !home.contains(moved.vm) {
+                note("left on \(moved.movedTo), not moved back: \(reason)", vm: moved.vm)
+            }
+        }
         if returning || policy.onFailure == .hold {
             if state.inMaintenance {
                 for vm in state.turnedOff {

@@ -55,6 +55,9 @@ struct SagaStep {
     var state: HostSagaState
     let now: Instant
     var commands: [SagaCommand] = []
+    /// What the timeline says of this step, where the issued command cannot
+    /// (a saga handed back to the waiting list issues none).
+    var timelineDetail: String?
 
     init(state: HostSagaState, now: Instant) {
         self.state = state

@@ -127,6 +127,9 @@ public struct HostSagaState: Codable, Sendable, Hashable {
         var timeline: [SagaTimelineEntry]? = []
         var installedUpdates: [String]?
         var returnedHome: [MovedVM]? = []
+        /// Times the precheck handed the host back to the waiting list
+        /// (nil: never, or a saga stored before this was counted).
+        var waitingReturns: Int?
     }
 
     /// Shared between copies until one of them mutates (see `makeUnique`).
@@ -351,6 +354,12 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var installedUpdates: [String]? {
         get { box.fields.installedUpdates }
         _modify { makeUnique(); yield &box.fields.installedUpdates }
+    }
+    /// Times the precheck found the cluster at its unavailability limit and
+    /// handed the host back to the waiting list.
+    public internal(set) var waitingReturns: Int? {
+        get { box.fields.waitingReturns }
+        _modify { makeUnique(); yield &box.fields.waitingReturns }
     }
     /// VMs moved back to their recorded host (Rule 3), or found already there.
     public internal(set) var returnedHome: [MovedVM]? {

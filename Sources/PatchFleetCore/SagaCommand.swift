@@ -2,6 +2,9 @@
 public struct VMAction: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case liveMigrate, quickMigrate, moveStopped, saveState, shutDown, start
+
+        /// Takes the VM to another host (as opposed to changing its power).
+        public var movesTheVM: Bool { self == .liveMigrate || self == .quickMigrate || self == .moveStopped }
     }
     public var kind: Kind
     /// Destination host for migrations and moves.

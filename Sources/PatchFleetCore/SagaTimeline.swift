@@ -76,7 +76,7 @@ extension SagaStep {
             state.timeline?.append(SagaTimelineEntry(at: now, phase: .done,
                                                      detail: "\(outcome.kind.rawValue)\(outcome.reason.map { ": \($0)" } ?? "")"))
         } else if state.phase != before.phase || issued?.startsTimelineStep == true {
-            var detail = issued?.timelineDetail
+            var detail = timelineDetail ?? issued?.timelineDetail
             // A retry wait says what failed: the reason is the step's story.
             if state.phase == .retryWait, let error = state.lastError {
                 detail = "retry \(state.retries) of \(state.policy.maxRetriesPerHost) after: \(error)"

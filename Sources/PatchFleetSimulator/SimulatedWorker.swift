@@ -94,6 +94,11 @@ extension DatacenterModel {
             if let target = action.target, vm.host == target {
                 return (latency, .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: action)))
             }
+            // On a peer of the host's cluster: moved as far as Rule 3 goes (see CommandExecutor).
+            if action.kind.movesTheVM, let cluster = inventory.host(named: request.host)?.cluster,
+               inventory.host(named: vm.host)?.cluster == cluster {
+                return (latency, .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: VMAction(action.kind, to: vm.host))))
+            }
             return (latency, .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: action, observed: "VM is now on \(vm.host)")))
         }
         switch action.kind {

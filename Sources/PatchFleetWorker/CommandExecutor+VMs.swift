@@ -50,6 +50,13 @@ extension CommandExecutor {
                 if let target = action.target, vm.host == target {
                     return .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: action))  // a redelivery: done already
                 }
+                if action.kind.movesTheVM, snapshot.hosts.contains(where: { $0.name == vm.host }) {
+                    // Off the host, on a peer of its cluster: a redelivery whose
+                    // first run chose another target (the planned one had left
+                    // service), or a move by someone else. Either way the drain
+                    // moved it as far as Rule 3 goes: it is brought home after.
+                    return .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: VMAction(action.kind, to: vm.host)))
+                }
                 return .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: action, observed: "VM is now on \(vm.host)"))
             }
             switch action.kind {
@@ -67,7 +74,8 @@ extension CommandExecutor {
                 }
                 return .vmActionSucceeded(VMActionSucceeded(vm: request.vm, action: VMAction(action.kind, to: target)))
             case .saveState:
-                if vm.power == .running { try await virtualization.saveState(vm: vm.name) }
+                // A paused VM holds its memory too: saved like a running one.
+                if vm.power.consumesMemory { try await virtualization.saveState(vm: vm.name) }
             case .shutDown:
                 if vm.power.consumesMemory || vm.power == .saved { try await virtualization.shutDown(vm: vm.name) }
             case .start:

@@ -321,6 +321,66 @@ import Testing
         #expect(harness.outcome == .patched)
     }
 
+    /// A VM saved for the patch that somebody starts again during the drain
+    /// is running on the host: it is drained again, never taken as handled.
+    @Test func aSavedVMStartedAgainDuringTheDrainIsDrainedAgain() {
+        var policy = Policy()
+        policy.nonHighlyAvailableVMs = .saveState
+        let inventory = Fixtures.cluster(extraVMs: [VM(name: "app1", memoryMB: 2048, highlyAvailable: false, host: "C1-H1")])
+        var harness = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
+        harness.send(.start)
+        var restartedOnce = false
+        let commands = harness.run { command, harness in
+            guard case .observeCluster(let ref) = command, harness.state.phase == .draining, !restartedOnce,
+                  harness.state.turnedOff.contains(where: { $0.vm == "app1" }) else { return nil }
+            restartedOnce = true
+            var snapshot = harness.inventory.clusterSnapshot(of: ref.host)
+            if let index = snapshot.vms.firstIndex(where: { $0.name == "app1" }) { snapshot.vms[index].power = .running }
+            return .clusterObserved(snapshot)
+        }
+        let saves = commands.compactMap(\.vmActionRequest).filter { $0.vm == "app1" && $0.action.kind == .saveState }
+        #expect(restartedOnce && saves.count == 2, "saved, started by someone, saved again: \(saves.count)")
+        #expect(harness.outcome == .patched)
+    }
+
+    /// A drain step that fails past its retries compensates, whatever
+    /// onFailure says: the host goes back into service and the VMs saved for
+    /// the patch run again, rather than stay off on a held host.
+    @Test func aDrainThatCannotFinishIsCompensatedNotHeld() {
+        var policy = Policy()
+        policy.nonHighlyAvailableVMs = .saveState
+        policy.onFailure = .hold
+        policy.maxRetriesPerHost = 1
+        let inventory = Fixtures.cluster(extraVMs: [VM(name: "app1", memoryMB: 2048, highlyAvailable: false, host: "C1-H1")])
+        var harness = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
+        harness.send(.start)
+        let commands = harness.run { command, _ in
+            guard case .enterMaintenance(let request) = command, request.drained else { return nil }
+            return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(.invalidState, "Host 'C1-H1' refused maintenance mode")))
+        }
+        let kinds = commands.map(\.kind)
+        #expect(harness.outcome == .held && harness.state.outcome?.inMaintenance == false, "\(String(describing: harness.state.outcome))")
+        #expect(kinds.contains(.exitMaintenance) && !kinds.contains(.deployUpdates))
+        #expect(commands.compactMap(\.vmActionRequest).contains { $0.vm == "app1" && $0.action.kind == .start }, "app1 runs again")
+    }
+
+    /// Giving up on the way back (the host will not leave maintenance): each
+    /// VM moved off and not brought home is said where it was left.
+    @Test func givingUpOnTheWayBackSaysWhereEachMovedVMWasLeft() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 1
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        harness.run { command, _ in
+            guard case .exitMaintenance = command else { return nil }
+            return .commandFailed(CommandFailure(step: .exitMaintenance, error: BackendError(.unreachable, "Host 'C1-H1' is not responding")))
+        }
+        #expect(harness.outcome == .held)
+        for vm in ["web1", "web2"] {
+            #expect(harness.notes(about: vm).contains { $0.hasPrefix("left on C1-H") && $0.contains("not moved back") }, "\(vm): \(harness.notes(about: vm))")
+        }
+    }
+
     @Test func anUnansweredTaskTimesOutOnTheSagasOwnClock() {
         var policy = Policy()
         policy.maxRetriesPerHost = 1

@@ -147,6 +147,34 @@ import Testing
         #expect(harness.state.preexistingMaintenance)
     }
 
+    /// The scheduler may have decided on an inventory seconds old; a peer
+    /// that went down or into someone's maintenance since counts against
+    /// maxUnavailablePerCluster at precheck: the host goes back to the
+    /// waiting list untouched, and the timeline says why.
+    @Test func aPeerOutOfServiceAtPrecheckSendsTheHostBackToWaitingUntouched() {
+        var inventory = Fixtures.cluster()
+        inventory.hosts[2].status = .down
+        var harness = SagaHarness(inventory: inventory)
+        harness.send(.start)
+        let steps = harness.run().map(\.kind)
+        #expect(steps == [.observeCluster], "nothing asked of the host after looking")
+        #expect(harness.state.isPending && harness.state.startedAt == nil && harness.state.awaiting == nil)
+        let last = harness.state.timeline?.last
+        #expect(last?.phase == .pending && last?.detail?.contains("C1-H3 (down)") == true, "\(String(describing: last))")
+        // With room for two out of service, the same facts let it go ahead.
+        var policy = Policy()
+        policy.maxUnavailablePerCluster = 2
+        var roomy = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
+        roomy.send(.start)
+        roomy.run()
+        #expect(roomy.outcome == .patched)
+        // Back in the waiting list, the saga starts again like any pending one.
+        harness.setStatus("C1-H3", .up)
+        harness.send(.start)
+        harness.run()
+        #expect(harness.outcome == .patched)
+    }
+
     @Test func insufficientCapacityHoldsHostUntouched() {
         var inventory = Fixtures.cluster(hosts: 2, memoryMB: 16384)
         inventory.vms.append(VM(name: "big", memoryMB: 8192, host: "C1-H2"))

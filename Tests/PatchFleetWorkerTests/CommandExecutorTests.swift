@@ -118,6 +118,34 @@ import Testing
         #expect(dc.inventory.vm(named: "web")?.host == "H3")
     }
 
+    /// A redelivered migration whose first run chose another target (the
+    /// planned one had left service) finds the VM on that peer: it was moved,
+    /// and the answer says where, so Rule 3 brings it home. Both workers agree.
+    @Test func aRedeliveredMigrationFindsTheVMOnAnotherPeerAndSaysWhere() async throws {
+        let model = Self.datacenter(), viaBackends = Self.datacenter()
+        for dc in [model, viaBackends] { try await dc.liveMigrate(vm: "web", to: "H3") }
+        let command = Self.command(.vmAction(VMActionRequest(host: "H1", vm: "web", action: VMAction(.liveMigrate, to: "H2"),
+                                                             timeoutSeconds: 600)))
+        let expected = EventBody.vmActionSucceeded(VMActionSucceeded(vm: "web", action: VMAction(.liveMigrate, to: "H3")))
+        #expect(await Self.executor(viaBackends).execute(command) == expected)
+        #expect(model.perform(command, at: Self.start).answer == expected)
+    }
+
+    /// A paused VM holds its memory like a running one: saving it for the
+    /// patch must save it, or the drain reports done with it still on the host.
+    @Test func savingAPausedVMSavesIt() async throws {
+        var lab = Self.lab
+        lab.inventory.vms.append(VM(name: "frozen", memoryMB: 2048, power: .paused, highlyAvailable: false, host: "H1"))
+        let model = SimulatedDatacenter(configuration: lab, clock: VirtualClock(start: Self.start))
+        let viaBackends = SimulatedDatacenter(configuration: lab, clock: VirtualClock(start: Self.start))
+        let command = Self.command(.vmAction(VMActionRequest(host: "H1", vm: "frozen", action: VMAction(.saveState), timeoutSeconds: 600)))
+        let answer = await Self.executor(viaBackends).execute(command)
+        #expect(answer == model.perform(command, at: Self.start).answer)
+        (viaBackends.clock as! VirtualClock).advance(to: Self.start.adding(seconds: 600))
+        viaBackends.advance(to: Self.start.adding(seconds: 600))
+        #expect(viaBackends.inventory.vm(named: "frozen")?.power == .saved)
+    }
+
     @Test func backendFailuresKeepTheBackendsMessage() async throws {
         let answer = await Self.executor(Self.datacenter()).execute(Self.command(.enterMaintenance(MaintenanceRequest(host: "NOPE"))))
         guard case .commandFailed(let failure) = answer else { Issue.record("unexpected \(answer)"); return }
