@@ -90,3 +90,24 @@ public struct AMQPFieldTable: Sendable, Equatable, Hashable, ExpressibleByDictio
         for (k, v) in entries { hasher.combine(k); hasher.combine(v) }
     }
 }
+
+extension AMQPFieldTable {
+    /// About how many bytes the table takes on the wire (each key with its
+    /// length byte and type tag, each value with its length prefix): to tell
+    /// whether a table fits in a frame before it is sent.
+    public var approximateEncodedSize: Int {
+        reduce(4) { $0 + 2 + $1.key.utf8.count + $1.value.approximateEncodedSize }
+    }
+}
+
+extension AMQPFieldValue {
+    var approximateEncodedSize: Int {
+        switch self {
+        case .string(let s): 4 + s.utf8.count
+        case .bytes(let b): 4 + b.count
+        case .table(let t): t.approximateEncodedSize
+        case .array(let items): items.reduce(4) { $0 + 1 + $1.approximateEncodedSize }
+        default: 9
+        }
+    }
+}

@@ -111,20 +111,36 @@ extension amqp_bytes_t {
 }
 
 extension AMQPFieldTable {
-    init(_ c: amqp_table_t) {
+    /// Tables and arrays nested deeper than this arrive as
+    /// `AMQPFieldValue.tooDeep`: no header PatchFleet or a sane peer writes
+    /// comes near it, and a forged one nested thousands deep must not
+    /// recurse through this process (it then fails validation or is carried
+    /// on, marked, with the rest of its message).
+    public static let maximumNesting = 32
+
+    init(_ c: amqp_table_t, depth: Int = 0) {
         var entries: [(key: String, value: AMQPFieldValue)] = []
         entries.reserveCapacity(Int(c.num_entries))
         for i in 0..<Int(c.num_entries) {
             let e = c.entries[i]
-            entries.append((key: e.key.string, value: AMQPFieldValue(e.value)))
+            entries.append((key: e.key.string, value: AMQPFieldValue(e.value, depth: depth + 1)))
         }
         self.init(entries)
     }
 }
 
 extension AMQPFieldValue {
-    init(_ c: amqp_field_value_t) {
-        switch Character(UnicodeScalar(c.kind)) {
+    /// What stands in for a table or array nested deeper than
+    /// `AMQPFieldTable.maximumNesting`.
+    public static let tooDeep = AMQPFieldValue.string("[nested deeper than \(AMQPFieldTable.maximumNesting) levels: left out]")
+
+    init(_ c: amqp_field_value_t, depth: Int = 0) {
+        let kind = Character(UnicodeScalar(c.kind))
+        if (kind == "F" || kind == "A") && depth > AMQPFieldTable.maximumNesting {
+            self = .tooDeep
+            return
+        }
+        switch kind {
         case "t": self = .bool(c.value.boolean != 0)
         case "b": self = .int8(c.value.i8)
         case "B": self = .uint8(c.value.u8)
@@ -140,10 +156,10 @@ extension AMQPFieldValue {
         case "S": self = .string(c.value.bytes.string)
         case "x": self = .bytes(c.value.bytes.byteArray)
         case "T": self = .timestamp(c.value.u64)
-        case "F": self = .table(AMQPFieldTable(c.value.table))
+        case "F": self = .table(AMQPFieldTable(c.value.table, depth: depth))
         case "A":
             let a = c.value.array
-            self = .array((0..<Int(a.num_entries)).map { AMQPFieldValue(a.entries[$0]) })
+            self = .array((0..<Int(a.num_entries)).map { AMQPFieldValue(a.entries[$0], depth: depth + 1) })
         default: self = .void
         }
     }

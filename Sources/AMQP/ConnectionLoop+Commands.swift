@@ -182,7 +182,7 @@ extension ConnectionLoop {
     // MARK: Publishing
 
     func send(_ publish: OutboundPublish) {
-        guard let conn = connection else {
+        guard let conn = connection, !isBlocked else {
             waitingPublishes.append(publish)
             return
         }
@@ -194,6 +194,13 @@ extension ConnectionLoop {
         }
         let arena = CArena()
         var cProperties = arena.properties(properties)
+        if let problem = Self.headersProblem(&cProperties, frameMax: Int(amqp_get_frame_max(conn))) {
+            // Refused before anything is on the wire: librabbitmq would send
+            // the method frame, then fail on the header frame, and only a new
+            // connection could recover from the half-sent message.
+            publish.completion(.failure(.library("cannot publish to '\(publish.exchange)' with key '\(publish.routingKey)': \(problem)")))
+            return
+        }
         let exchange = arena.bytes(publish.exchange)
         let routingKey = arena.bytes(publish.routingKey)
         let status = publish.message.body.withUnsafeBytes { raw -> Int32 in
@@ -212,6 +219,22 @@ extension ConnectionLoop {
             _ = confirms.add(PendingConfirm(publish: publish, returned: nil))
             connectionLost(statusError(status))
         }
+    }
+
+    /// Why the message's headers cannot go out in one frame (nil: they can).
+    /// The other properties are short strings (255 bytes at most each), so
+    /// the headers must leave room for them in the content header frame.
+    static func headersProblem(_ properties: inout amqp_basic_properties_t, frameMax: Int) -> String? {
+        guard properties._flags & (1 << 13) != 0 else { return nil }
+        let budget = max(0, frameMax - 4_096)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(budget, 1), alignment: 8)
+        defer { buffer.deallocate() }
+        var offset = 0
+        let status = amqp_encode_table(amqp_bytes_t(len: budget, bytes: buffer), &properties.headers, &offset)
+        guard status != AMQP_STATUS_OK.rawValue else { return nil }
+        return status == AMQP_STATUS_TABLE_TOO_BIG.rawValue
+            ? "its headers take more than the \(budget) bytes a \(frameMax)-byte frame leaves them"
+            : "its headers cannot be encoded (\(libraryErrorString(status)))"
     }
 
     // MARK: Consuming
@@ -241,11 +264,18 @@ extension ConnectionLoop {
     }
 
     /// Ends a consumer the broker will no longer serve (its queue is gone).
-    func dropConsumer(_ state: ConsumerState, error: AMQPError) {
+    /// `closeChannel`: the channel is still open (the broker cancelled the
+    /// consumer, not the channel) and is closed before its number is given
+    /// to another consumer, which would otherwise open it a second time.
+    func dropConsumer(_ state: ConsumerState, error: AMQPError, closeChannel: Bool = false) {
         logger.error("AMQP consumer on queue '\(state.request.queue)' stopped: \(error)")
         consumers[state.request.id] = nil
         consumerIDByChannel[state.channel] = nil
         state.request.continuation.finish(throwing: error)
+        if closeChannel, let conn = connection {
+            let reply = amqp_channel_close(conn, state.channel, 200)
+            if reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION { connectionLost(statusError(reply.library_error)) }
+        }
     }
 
     private func cancelConsumer(_ id: Int) {

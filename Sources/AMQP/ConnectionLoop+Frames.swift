@@ -61,7 +61,7 @@ extension ConnectionLoop {
         case AMQPMethod.basicCancel:
             // The broker cancelled a consumer: its queue was deleted or failed over.
             if let id = consumerIDByChannel[channel], let state = consumers[id] {
-                dropConsumer(state, error: .consumerCancelledByBroker(queue: state.request.queue))
+                dropConsumer(state, error: .consumerCancelledByBroker(queue: state.request.queue), closeChannel: true)
             }
         case AMQPMethod.channelClose:
             let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
@@ -76,10 +76,16 @@ extension ConnectionLoop {
             connectionLost(error)
         case AMQPMethod.connectionBlocked:
             let blocked = method.decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
-            logger.warning("broker blocked publishing on this connection: \(blocked.reason.string)")
+            logger.warning("broker blocked publishing on this connection: \(blocked.reason.string); publishes wait until it unblocks")
+            isBlocked = true
             emit(.blocked(reason: blocked.reason.string))
         case AMQPMethod.connectionUnblocked:
+            logger.notice("broker unblocked this connection")
+            isBlocked = false
             emit(.unblocked)
+            let held = waitingPublishes
+            waitingPublishes.removeAll()
+            for publish in held { send(publish) }
         default:
             logger.debug("ignoring AMQP method 0x\(String(method.id, radix: 16)) on channel \(channel)")
         }
@@ -101,8 +107,17 @@ extension ConnectionLoop {
 
     private func deliver(channel: UInt16, tag: UInt64, redelivered: Bool, exchange: String, routingKey: String,
                          consumerTag: String, properties: AMQPProperties, body: Data) {
-        guard let id = consumerIDByChannel[channel], let state = consumers[id], !state.cancelled else {
-            // No consumer, or one being cancelled: give the message back.
+        guard let id = consumerIDByChannel[channel], let state = consumers[id], state.request.tag == consumerTag else {
+            // Read after its consumer's channel was closed (queued by
+            // librabbitmq during a cancel), or meant for the consumer that
+            // had this channel number before: the broker requeued it when
+            // that channel closed. Anything sent on a closed channel is a
+            // connection error, so nothing is.
+            logger.debug("delivery \(tag) on channel \(channel) for consumer '\(consumerTag)' left to the broker (its channel is gone)")
+            return
+        }
+        guard !state.cancelled else {
+            // Being cancelled, its channel still open: give the message back.
             if let conn = connection { _ = amqp_basic_reject(conn, channel, tag, 1) }
             return
         }

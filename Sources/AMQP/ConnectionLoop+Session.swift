@@ -78,6 +78,13 @@ extension ConnectionLoop {
         let arena = CArena()
         var properties = AMQPFieldTable()
         properties["product"] = .string("swift AMQP (librabbitmq)")
+        // Merged with librabbitmq's own. Without them RabbitMQ never says a
+        // queue's consumer was cancelled (its queue deleted) or that the
+        // connection is blocked by a resource alarm.
+        properties["capabilities"] = .table([
+            "consumer_cancel_notify": .bool(true), "connection.blocked": .bool(true),
+            "publisher_confirms": .bool(true), "basic.nack": .bool(true),
+        ])
         if let name = c.connectionName { properties["connection_name"] = .string(name) }
         var table = arena.table(properties)
         let reply = camqp_login_plain(conn, c.vhost, Int32(c.channelMax), Int32(c.frameMax), Int32(c.heartbeat),
@@ -177,8 +184,13 @@ extension ConnectionLoop {
             shutDown(error: error)
             return
         }
-        reconnectAttempt = 1
-        nextAttemptAt = monotonicNow() + recovery.delay(attempt: 1)
+        isBlocked = false
+        // Up for less than the longest delay: the broker took the connection
+        // and dropped it again, so the backoff goes on from where it was.
+        let now = monotonicNow()
+        let flapping = establishedAt.map { now - $0 < recovery.maxDelay } ?? false
+        reconnectAttempt = flapping ? attemptsBeforeEstablished + 1 : 1
+        nextAttemptAt = now + recovery.delay(attempt: reconnectAttempt)
     }
 
     func attemptReconnect() {
@@ -194,6 +206,8 @@ extension ConnectionLoop {
         logger.notice("AMQP connection to \(configuration.redactedURL) re-established after \(reconnectAttempt) attempt(s)")
         reconnects.add(1, ordering: .relaxed)
         emit(.reconnected(attempts: reconnectAttempt))
+        establishedAt = monotonicNow()
+        attemptsBeforeEstablished = reconnectAttempt
         reconnectAttempt = 0
         nextAttemptAt = nil
         let commands = deferredCommands

@@ -49,6 +49,16 @@ final class ConnectionLoop: @unchecked Sendable {
     var nextConsumerChannel: UInt16 = ConnectionLoop.firstConsumerChannel
     var channelGeneration: UInt64 = 0
     var reconnectAttempt = 0
+    /// When the connection was last (re-)established, and after how many
+    /// attempts: a connection lost soon after goes on with the backoff
+    /// instead of starting it over (a broker that closes every connection
+    /// right after it opens would otherwise be retried every 0.2 s forever).
+    var establishedAt: Double?
+    var attemptsBeforeEstablished = 0
+    /// The broker blocked this connection (a memory or disk alarm): it
+    /// reads nothing from us until it unblocks, so publishes wait here
+    /// instead of filling the socket and stalling this thread in a send.
+    var isBlocked = false
     /// Monotonic time of the next reconnect attempt; set only while disconnected.
     var nextAttemptAt: Double?
     var isClosed = false
@@ -85,9 +95,18 @@ final class ConnectionLoop: @unchecked Sendable {
     func start(initialConnect: @escaping Completion<Void>) {
         let thread = Thread { [self] in self.run(initialConnect: initialConnect) }
         thread.name = "amqp \(configuration.host):\(configuration.port)"
-        thread.stackSize = 1 << 20
+        thread.stackSize = Self.stackSize(frameMax: configuration.frameMax)
         thread.start()
     }
+
+    /// librabbitmq 0.11 decodes a message's header tables recursively, with
+    /// no limit on nesting (0.14 added one), on this thread, before any
+    /// of our code sees the message. A frame of `frameMax` bytes nests at
+    /// most frameMax / 7 tables (a one-letter key, 'F', a 4-byte length);
+    /// at well under 64 bytes of C stack per level, 64 x frameMax on top of
+    /// the thread's own 8 MiB means a forged header can cost memory, never
+    /// crash the process. Stack pages are only committed as they are used.
+    static func stackSize(frameMax: Int) -> Int { (8 << 20) + 64 * frameMax }
 
     func enqueue(_ command: LoopCommand) {
         enqueue(contentsOf: CollectionOfOne(command))
@@ -128,6 +147,8 @@ final class ConnectionLoop: @unchecked Sendable {
     private func run(initialConnect: Completion<Void>) {
         do {
             try establish()
+            establishedAt = monotonicNow()
+            attemptsBeforeEstablished = 1
             initialConnect(.success(()))
             emit(.connected)
         } catch {

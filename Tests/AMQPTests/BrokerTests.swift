@@ -282,6 +282,92 @@ struct BrokerTests {
         }
     }
 
+    /// Header tables nested past `AMQPFieldTable.maximumNesting` arrive with
+    /// a marker in their place, and the rest of the message as it was: a
+    /// forged header nested thousands deep must not recurse through us.
+    @Test func headersNestedTooDeepArriveMarkedNotRecursedThrough() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("deep")
+        try await conn.declare(QueueSpec(queue, durable: false, autoDelete: true))
+        var nested = AMQPFieldValue.string("bottom")
+        for _ in 0..<60 { nested = .table(["n": nested]) }
+        var message = AMQPMessage("deep body")
+        message.properties.headers = ["x-deep": nested, "x-flat": .string("kept")]
+        try await conn.publish(message, exchange: "", routingKey: queue)
+        let consumer = try await conn.consume(queue: queue, prefetch: 1)
+        var iterator = consumer.makeAsyncIterator()
+        let delivery = try #require(try await iterator.next())
+        #expect(String(decoding: delivery.body, as: UTF8.self) == "deep body")
+        #expect(delivery.properties.headers?["x-flat"] == .string("kept"))
+        var value = try #require(delivery.properties.headers?["x-deep"])
+        var depth = 0
+        while case .table(let table) = value, let inner = table["n"] {
+            value = inner
+            depth += 1
+        }
+        #expect(value == .tooDeep, "\(value)")
+        #expect(depth == AMQPFieldTable.maximumNesting, "tables kept down to the limit: \(depth)")
+        delivery.ack()
+        await consumer.cancel()
+        await conn.close()
+    }
+
+    /// Headers too large for a frame: the publish fails with the reason,
+    /// before anything reaches the wire, and the connection carries on (it
+    /// used to be torn down with every publish in flight).
+    @Test func aMessageWhoseHeadersCannotFitAFrameIsRefusedAndTheConnectionKept() async throws {
+        let conn = try await TestBroker.connect()
+        let queue = TestBroker.uniqueName("big-headers")
+        try await conn.declare(QueueSpec(queue, durable: false, autoDelete: true))
+        var message = AMQPMessage("body")
+        message.properties.headers = ["x-big": .string(String(repeating: "h", count: 200_000))]
+        do {
+            try await conn.publish(message, exchange: "", routingKey: queue)
+            Issue.record("a 200 KB header went out in a 128 KiB frame")
+        } catch {
+            #expect("\(error)".contains("headers take more than"), "\(error)")
+        }
+        try await conn.publish(AMQPMessage("after"), exchange: "", routingKey: queue)
+        #expect(conn.reconnectCount == 0, "the connection was never lost")
+        let consumer = try await conn.consume(queue: queue, prefetch: 1)
+        var iterator = consumer.makeAsyncIterator()
+        #expect(try await iterator.next().map { String(decoding: $0.body, as: UTF8.self) } == "after")
+        await consumer.cancel()
+        await conn.close()
+    }
+
+    /// A consumer's queue deleted under it: the broker says so (the client
+    /// asks for consumer_cancel_notify), the consumer ends with the reason,
+    /// and its channel is closed before its number serves another consumer.
+    @Test func aDeletedQueueEndsItsConsumerAndTheChannelServesTheNextOne() async throws {
+        let conn = try await TestBroker.connect()
+        let admin = try await TestBroker.connect()
+        let gone = TestBroker.uniqueName("gone")
+        let next = TestBroker.uniqueName("next")
+        try await conn.declare(QueueSpec(gone, durable: false))
+        try await conn.declare(QueueSpec(next, durable: false, autoDelete: true))
+        let consumer = try await conn.consume(queue: gone, prefetch: 1)
+        let reader = Task { () -> String in
+            do {
+                for try await _ in consumer {}
+                return "ended without an error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        _ = try await admin.deleteQueue(gone)
+        let ending = await reader.value
+        #expect(ending.contains(gone), "the consumer ends naming its queue: \(ending)")
+        let second = try await conn.consume(queue: next, prefetch: 1)
+        try await admin.publish(AMQPMessage("on the reused channel"), exchange: "", routingKey: next)
+        var iterator = second.makeAsyncIterator()
+        #expect(try await iterator.next().map { String(decoding: $0.body, as: UTF8.self) } == "on the reused channel")
+        #expect(conn.reconnectCount == 0)
+        await second.cancel()
+        await conn.close()
+        await admin.close()
+    }
+
     @Test func closedConnectionRefusesFurtherWork() async throws {
         let conn = try await TestBroker.connect()
         let queue = TestBroker.uniqueName("closed")

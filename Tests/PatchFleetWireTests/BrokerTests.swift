@@ -98,6 +98,31 @@ struct BrokerTests {
         }
     }
 
+    /// A refused message whose headers nearly fill a frame: its reasoned copy
+    /// would not fit with ours added, so the copy drops them (saying how many
+    /// and how large), keeps the body, and cuts an overlong reason. It used to
+    /// fail to publish, restart the connection and come back again and again.
+    @Test func aRefusedMessageWithHugeHeadersIsDeadLetteredWithItsBodyAndTheReason() async throws {
+        try await TestBroker.withFleet { fleet, connection in
+            var message = AMQPMessage("not json either", properties: AMQPProperties(messageId: "huge-1"))
+            message.properties.headers = ["x-filler": .string(String(repeating: "f", count: 100_000))]
+            try await connection.publish(message, exchange: fleet.controlExchange, routingKey: "job.submit", mandatory: true)
+            let delivery = try await receiveOne(connection, from: fleet.jobsQueue)
+            let reason = "refused: " + String(repeating: "r", count: 10_000)
+            #expect(await connection.deadLetter(delivery, from: fleet.jobsQueue, reason: reason, topology: fleet))
+            let dead = try await receiveOne(connection, from: fleet.deadQueue)
+            #expect(dead.properties.messageId == "huge-1")
+            #expect(String(decoding: dead.body, as: UTF8.self) == "not json either")
+            let headers = try #require(dead.properties.headers)
+            #expect(headers["x-filler"] == nil)
+            #expect(headers[DeadLetterHeader.headersDropped]?.stringValue?.contains("1 header(s)") == true, "\(headers)")
+            let carried = try #require(headers[DeadLetterHeader.reason]?.stringValue)
+            #expect(carried.hasPrefix("refused: rrr") && carried.hasSuffix("(8009 more characters)"), "\(carried.suffix(40))")
+            #expect(connection.reconnectCount == 0)
+            dead.ack()
+        }
+    }
+
     @Test func delayedTaskAndTimerComeBackAfterTheirBucket() async throws {
         try await TestBroker.withFleet { fleet, connection in
             let task = Fixtures.taskMessage(.pollCompliance(ComplianceRequest(host: "hv01", updateIds: ["KB1"])))

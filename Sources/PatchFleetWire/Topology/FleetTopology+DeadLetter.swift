@@ -9,7 +9,15 @@ extension FleetTopology {
     public func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String) -> AMQPConnection.Publication {
         var properties = delivery.properties
         var headers = properties.headers ?? AMQPFieldTable()
-        headers[DeadLetterHeader.reason] = .string(reason)
+        // The copy must fit where the original did: the reason is cut (a
+        // refusal may quote a header value whole), and headers that leave no
+        // room for ours are dropped with a note of their size; the body, the
+        // message itself, is always kept.
+        if headers.approximateEncodedSize > DeadLetterHeader.carriedHeadersLimit {
+            let size = headers.approximateEncodedSize
+            headers = [DeadLetterHeader.headersDropped: .string("\(headers.count) header(s), about \(size) bytes: too large to carry with the reason")]
+        }
+        headers[DeadLetterHeader.reason] = .string(DeadLetterHeader.cut(reason))
         headers[DeadLetterHeader.queue] = .string(queue)
         headers[DeadLetterHeader.exchange] = .string(delivery.exchange)
         headers[DeadLetterHeader.routingKey] = .string(delivery.routingKey)
@@ -27,6 +35,17 @@ public enum DeadLetterHeader {
     public static let queue = "x-pf-dead-queue"
     public static let exchange = "x-pf-dead-exchange"
     public static let routingKey = "x-pf-dead-routing-key"
+    /// Set instead of the original headers when those were too large to carry.
+    public static let headersDropped = "x-pf-dead-headers-dropped"
+    /// The longest reason carried, in characters.
+    public static let reasonLimit = 2_000
+    /// Original headers larger than this (encoded, about) are not carried.
+    public static let carriedHeadersLimit = 64 * 1024
+
+    static func cut(_ reason: String) -> String {
+        guard reason.count > reasonLimit else { return reason }
+        return String(reason.prefix(reasonLimit)) + "... (\(reason.count - reasonLimit) more characters)"
+    }
 }
 
 extension AMQPConnection {
