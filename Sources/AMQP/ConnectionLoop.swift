@@ -102,10 +102,12 @@ final class ConnectionLoop: @unchecked Sendable {
     /// librabbitmq 0.11 decodes a message's header tables recursively, with
     /// no limit on nesting (0.14 added one), on this thread, before any
     /// of our code sees the message. A frame of `frameMax` bytes nests at
-    /// most frameMax / 7 tables (a one-letter key, 'F', a 4-byte length);
-    /// at well under 64 bytes of C stack per level, 64 x frameMax on top of
-    /// the thread's own 8 MiB means a forged header can cost memory, never
-    /// crash the process. Stack pages are only committed as they are used.
+    /// most frameMax / 7 tables (a one-letter key, 'F', a 4-byte length),
+    /// and a level takes about 140 bytes of C stack (a 1 MiB thread
+    /// overflowed between 5,000 and 10,000 levels): 64 bytes of stack per
+    /// frame byte (448 per level) on top of the thread's own 8 MiB means a
+    /// forged header can cost memory, never crash the process. Stack pages
+    /// are only committed as they are used.
     static func stackSize(frameMax: Int) -> Int { (8 << 20) + 64 * frameMax }
 
     func enqueue(_ command: LoopCommand) {
