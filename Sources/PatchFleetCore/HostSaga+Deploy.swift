@@ -43,11 +43,32 @@ extension SagaStep {
         issue(.wakeAt(WakeRequest(at: now.adding(seconds: policy.pollIntervalSeconds), purpose: "poll")))
     }
 
+    /// Back from its restart: counted, then a rescan (a reboot often
+    /// completes an install or reveals the next one).
+    mutating func hostBack() {
+        state.reboots += 1
+        state.phase = .polling
+        issue(.pollCompliance(ComplianceRequest(host: host, updateIds: state.updateIds)))
+    }
+
     /// Not back from its restart yet: look again after the poll interval —
     /// a timer through the broker's delay queues, not a worker holding a
     /// task slot for the length of a reboot — until the reboot deadline;
     /// then the wait has failed (retry or give up, like any step).
     mutating func hostNotBack(_ report: HostNotBack) {
+        if report.restartPending == true {
+            // Answering, restart still pending. Seen down since the restart
+            // was issued: it restarted, and needs another (the rescan below
+            // says so and the reboot count decides). Not seen down: the
+            // restart has not begun yet; counting it now would count one
+            // restart as two and reboot a host that is still going down.
+            if state.downSinceReboot != false {
+                hostBack()
+                return
+            }
+        } else {
+            state.downSinceReboot = true
+        }
         let deadline = state.rebootDeadline ?? now
         guard now < deadline else {
             failure("host did not come back after reboot: Host '\(host)' did not respond within \(Int(policy.rebootTimeoutSeconds)) seconds after restart (\(report.detail))",

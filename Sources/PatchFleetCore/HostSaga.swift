@@ -188,14 +188,11 @@ struct SagaStep {
         case .complianceReported(let report): complianceReported(report)
         case .rebootIssued:
             state.phase = .waitingForHost
+            state.downSinceReboot = false
             state.rebootDeadline = now.adding(seconds: policy.rebootTimeoutSeconds)
             issue(.waitForHost(WaitForHostRequest(host: host, timeoutSeconds: policy.rebootTimeoutSeconds)))
         case .hostNotBack(let report): hostNotBack(report)
-        case .hostAnswered:
-            state.reboots += 1
-            // Rescan: a reboot often completes an install or reveals the next one.
-            state.phase = .polling
-            issue(.pollCompliance(ComplianceRequest(host: host, updateIds: state.updateIds)))
+        case .hostAnswered: hostBack()
         case .maintenanceExited:
             state.inMaintenance = false
             state.phase = .checkingHealth

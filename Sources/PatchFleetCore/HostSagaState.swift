@@ -130,6 +130,10 @@ public struct HostSagaState: Codable, Sendable, Hashable {
         /// Times the precheck handed the host back to the waiting list
         /// (nil: never, or a saga stored before this was counted).
         var waitingReturns: Int?
+        /// Whether the host was seen not back (down, restarting, not
+        /// responding) since the last restart was issued (nil: a saga from
+        /// before this was recorded).
+        var downSinceReboot: Bool?
     }
 
     /// Shared between copies until one of them mutates (see `makeUnique`).
@@ -354,6 +358,13 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public internal(set) var installedUpdates: [String]? {
         get { box.fields.installedUpdates }
         _modify { makeUnique(); yield &box.fields.installedUpdates }
+    }
+    /// Whether the host was seen down or not responding since the last
+    /// restart was issued: only then does "still pending a restart" mean the
+    /// restart happened and another one is wanted.
+    public internal(set) var downSinceReboot: Bool? {
+        get { box.fields.downSinceReboot }
+        _modify { makeUnique(); yield &box.fields.downSinceReboot }
     }
     /// Times the precheck found the cluster at its unavailability limit and
     /// handed the host back to the waiting list.

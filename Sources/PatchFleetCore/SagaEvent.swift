@@ -41,7 +41,14 @@ public struct VMActionFailed: Codable, Sendable, Hashable {
 /// is a look, answered at once; the saga looks again on a timer).
 public struct HostNotBack: Codable, Sendable, Hashable {
     public var detail: String
-    public init(detail: String) { self.detail = detail }
+    /// The host answers but still reports the restart pending: it has not
+    /// gone down yet (`Restart-Computer` and `shutdown /r` return at once),
+    /// or it came back needing another one. Absent from older workers.
+    public var restartPending: Bool?
+    public init(detail: String, restartPending: Bool? = nil) {
+        self.detail = detail
+        self.restartPending = restartPending
+    }
 }
 
 public struct HealthReport: Codable, Sendable, Hashable {

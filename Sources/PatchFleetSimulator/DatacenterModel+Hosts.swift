@@ -114,18 +114,25 @@ extension DatacenterModel {
 
     /// One look at a host coming back from a restart, as the worker's
     /// `waitForHost` takes it (`CommandExecutor.waitForHost`): nil when it is
-    /// back and responding, else what it is doing. The status is a read (no
-    /// latency, as `host(named:)`); the health check is a backend call.
-    public mutating func lookForHost(_ host: String, at time: Instant) -> Ticket<String?> {
+    /// back and responding with no restart pending, else what it is doing.
+    /// The status is a read (no latency, as `host(named:)`); the health check
+    /// and the pending-restart check are backend calls.
+    public mutating func lookForHost(_ host: String, at time: Instant) -> Ticket<HostNotBack?> {
         advance(to: time)
         guard let info = inventory.host(named: host) else {
             return Ticket(at: now, result: .failure(BackendError(.notFound, "Unable to find a host named '\(host)'")))
         }
         if info.status == .rebooting || info.status == .down {
-            return Ticket(at: now, result: .success("host '\(host)' is \(info.status.rawValue)"))
+            return Ticket(at: now, result: .success(HostNotBack(detail: "host '\(host)' is \(info.status.rawValue)")))
         }
         let health = health(of: host, at: time)
-        return Ticket(at: health.at, result: health.result.map { $0.responding ? nil : "host '\(host)' is \(info.status.rawValue) but not responding" })
+        guard case .success(let answer) = health.result, answer.responding else {
+            return Ticket(at: health.at, result: health.result.map { _ in HostNotBack(detail: "host '\(host)' is \(info.status.rawValue) but not responding") })
+        }
+        let pending = isPendingReboot(host: host, at: health.at)
+        return Ticket(at: pending.at, result: pending.result.map {
+            $0 ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", restartPending: true) : nil
+        })
     }
 
     // MARK: Helpers

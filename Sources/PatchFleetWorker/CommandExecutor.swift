@@ -127,8 +127,16 @@ public struct CommandExecutor: Sendable {
         if host.status == .rebooting || host.status == .down {
             return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue)"))
         }
-        if try await virtualization.hostHealth(request.host).responding { return .hostAnswered }
-        return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue) but not responding"))
+        guard try await virtualization.hostHealth(request.host).responding else {
+            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue) but not responding"))
+        }
+        // A restart request returns before the host goes down: until it has,
+        // the host answers with its restart still pending (the saga tells
+        // that from a host that restarted and wants another).
+        if try await updates.pendingReboot(host: request.host) {
+            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' answers and still reports a restart pending", restartPending: true))
+        }
+        return .hostAnswered
     }
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {

@@ -69,7 +69,7 @@ import Testing
         let optional: Set<String> = [
             "awaiting", "awaitingDeadline", "awaitingSince", "withheld", "startedAt", "finishedAt", "returnedAt",
             "drainDeadline", "installDeadline", "rebootDeadline", "retryCommand", "retryPhase", "resumeReason",
-            "lastError", "outcome", "installedUpdates", "waitingReturns",
+            "lastError", "outcome", "installedUpdates", "waitingReturns", "downSinceReboot",
         ]
         let keys = Set(object.keys)
         #expect(always.isSubset(of: keys), "missing: \(always.subtracting(keys).sorted())")

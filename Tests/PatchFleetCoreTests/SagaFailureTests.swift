@@ -162,6 +162,42 @@ import Testing
         #expect(harness.outcome == .patched)
     }
 
+    /// A restart request returns before the host goes down, and until it
+    /// does the host answers with its restart still pending: that is not the
+    /// host back. Once it was seen down, "pending again" means it restarted
+    /// and wants another: counted, rescanned, restarted again.
+    @Test func aHostAnsweringBeforeItWentDownIsNotBackAndOneRestartCountsOnce() {
+        var harness = SagaHarness()
+        harness.send(.start)
+        var looks = 0, scans = 0
+        let answers: [EventBody] = [
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' is rebooting")),
+            // Back, wanting a second restart (an update finishing in two).
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
+        ]
+        let kinds = harness.run { command, _ in
+            switch command {
+            case .pollCompliance(let request):
+                scans += 1
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: scans <= 2))
+            case .waitForHost:
+                looks += 1
+                return looks <= answers.count ? answers[looks - 1] : .hostAnswered
+            default:
+                return nil
+            }
+        }.map(\.kind)
+        let firstReboot = kinds.firstIndex(of: .rebootHost)!
+        #expect(Array(kinds[(firstReboot + 1)...].prefix(8))
+                == [.waitForHost, .wakeAt, .waitForHost, .wakeAt, .waitForHost, .wakeAt, .waitForHost, .pollCompliance],
+                "two looks before it went down, one while down, then back (pending again): \(kinds)")
+        #expect(kinds.filter { $0 == .rebootHost }.count == 2, "the second restart the host asked for")
+        #expect(harness.state.reboots == 2 && harness.state.retries == 0, "each restart counted once: \(harness.state.reboots)")
+        #expect(harness.outcome == .patched)
+    }
+
     /// Past the reboot deadline a "not back" is a failed wait (the policy's
     /// reboot timeout, with what the host was doing); the retry waits a whole
     /// timeout again.

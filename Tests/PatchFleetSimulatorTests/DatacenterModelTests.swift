@@ -107,9 +107,9 @@ import PatchFleetCore
         _ = model.reboot(host: "H3", at: Self.t0)
         let first = model.lookForHost("H3", at: Self.t0)
         #expect(first.at == Self.t0, "a look is answered at once")
-        #expect(try first.result.get() == "host 'H3' is rebooting")
+        #expect(try first.result.get()?.detail == "host 'H3' is rebooting")
         let later = model.lookForHost("H3", at: Self.t0.adding(seconds: 7_200))
-        #expect(try later.result.get() == "host 'H3' is down")
+        #expect(try later.result.get()?.detail == "host 'H3' is down")
         #expect(model.inventory.host(named: "H3")?.status == .down)
     }
 

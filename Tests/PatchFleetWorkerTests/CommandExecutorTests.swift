@@ -146,6 +146,32 @@ import Testing
         #expect(viaBackends.inventory.vm(named: "frozen")?.power == .saved)
     }
 
+    /// Right after a restart request the host still answers, its restart
+    /// pending: the look says so instead of "back" (the saga waits for it
+    /// to go down).
+    @Test func aHostStillPendingItsRestartIsNotBack() async throws {
+        struct RestartNotBegun: UpdateBackend {
+            let base: SimulatedDatacenter
+            func collectionMembers(_ c: String) async throws(BackendError) -> [String] { try await base.collectionMembers(c) }
+            func ensureCollection(_ c: String) async throws(BackendError) { try await base.ensureCollection(c) }
+            func addHost(_ h: String, toCollection c: String) async throws(BackendError) { try await base.addHost(h, toCollection: c) }
+            func refreshPolicy(host: String) async throws(BackendError) { try await base.refreshPolicy(host: host) }
+            func triggerInstall(host: String, updateIds: [String]) async throws(BackendError) {
+                try await base.triggerInstall(host: host, updateIds: updateIds)
+            }
+            func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport {
+                try await base.compliance(host: host, updateIds: updateIds)
+            }
+            func pendingReboot(host: String) async throws(BackendError) -> Bool { true }
+            func reboot(host: String) async throws(BackendError) { try await base.reboot(host: host) }
+        }
+        let dc = Self.datacenter()
+        let executor = CommandExecutor(virtualization: dc, updates: RestartNotBegun(base: dc), timing: Self.executor(dc).timing)
+        let answer = await executor.execute(Self.command(.waitForHost(WaitForHostRequest(host: "H2", timeoutSeconds: 600))))
+        #expect(answer == .hostNotBack(HostNotBack(detail: "host 'H2' answers and still reports a restart pending", restartPending: true)))
+        #expect(await Self.executor(dc).execute(Self.command(.waitForHost(WaitForHostRequest(host: "H2", timeoutSeconds: 600)))) == .hostAnswered)
+    }
+
     @Test func backendFailuresKeepTheBackendsMessage() async throws {
         let answer = await Self.executor(Self.datacenter()).execute(Self.command(.enterMaintenance(MaintenanceRequest(host: "NOPE"))))
         guard case .commandFailed(let failure) = answer else { Issue.record("unexpected \(answer)"); return }
