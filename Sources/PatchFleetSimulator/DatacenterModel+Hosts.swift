@@ -130,9 +130,16 @@ extension DatacenterModel {
             return Ticket(at: health.at, result: health.result.map { _ in HostNotBack(detail: "host '\(host)' is \(info.status.rawValue) but not responding") })
         }
         let pending = isPendingReboot(host: host, at: health.at)
-        return Ticket(at: pending.at, result: pending.result.map {
-            $0 ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", restartPending: true) : nil
-        })
+        switch pending.result {
+        case .success(let stillPending):
+            return Ticket(at: pending.at, result: .success(stillPending
+                ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", restartPending: true) : nil))
+        case .failure(let error) where error.code == .unreachable || error.code == .timeout:
+            return Ticket(at: pending.at, result: .success(HostNotBack(
+                detail: "host '\(host)' is \(info.status.rawValue), but its update client does not answer yet: \(error.message)")))
+        case .failure(let error):
+            return Ticket(at: pending.at, result: .failure(error))
+        }
     }
 
     // MARK: Helpers

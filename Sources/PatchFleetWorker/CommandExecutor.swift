@@ -133,7 +133,15 @@ public struct CommandExecutor: Sendable {
         // A restart request returns before the host goes down: until it has,
         // the host answers with its restart still pending (the saga tells
         // that from a host that restarted and wants another).
-        if try await updates.pendingReboot(host: request.host) {
+        let pending: Bool
+        do {
+            pending = try await updates.pendingReboot(host: request.host)
+        } catch where error.code == .unreachable || error.code == .timeout {
+            // The manager sees it, its update client (WinRM, the ConfigMgr
+            // client) does not answer yet: still starting, not back.
+            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue), but its update client does not answer yet: \(error.message)"))
+        }
+        if pending {
             return .hostNotBack(HostNotBack(detail: "host '\(request.host)' answers and still reports a restart pending", restartPending: true))
         }
         return .hostAnswered
