@@ -258,7 +258,8 @@ extension ConnectionLoop {
         let r = state.request
         amqp_basic_qos(connection, state.channel, 0, r.prefetch, 0)
         try checkReply("basic.qos", channel: state.channel)
-        amqp_basic_consume(connection, state.channel, arena.bytes(r.queue), arena.bytes(r.tag), 0, 0,
+        state.brokerTag = "\(r.tag).\(channelGeneration)"
+        amqp_basic_consume(connection, state.channel, arena.bytes(r.queue), arena.bytes(state.brokerTag), 0, 0,
                            r.exclusive ? 1 : 0, arena.table(r.arguments))
         try checkReply("basic.consume on \(r.queue)", channel: state.channel)
     }
@@ -282,7 +283,7 @@ extension ConnectionLoop {
         guard let state = consumers[id], !state.cancelled else { return }
         state.cancelled = true
         let arena = CArena()
-        amqp_basic_cancel(connection, state.channel, arena.bytes(state.request.tag))
+        amqp_basic_cancel(connection, state.channel, arena.bytes(state.brokerTag))
         do {
             try checkReply("basic.cancel", channel: state.channel)
         } catch {

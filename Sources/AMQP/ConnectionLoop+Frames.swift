@@ -107,7 +107,7 @@ extension ConnectionLoop {
 
     private func deliver(channel: UInt16, tag: UInt64, redelivered: Bool, exchange: String, routingKey: String,
                          consumerTag: String, properties: AMQPProperties, body: Data) {
-        guard let id = consumerIDByChannel[channel], let state = consumers[id], state.request.tag == consumerTag else {
+        guard let id = consumerIDByChannel[channel], let state = consumers[id], state.brokerTag == consumerTag else {
             // Read after its consumer's channel was closed (queued by
             // librabbitmq during a cancel), or meant for the consumer that
             // had this channel number before: the broker requeued it when

@@ -224,7 +224,7 @@ extension ConnectionLoop {
         if let conn = connection {
             for state in consumers.values where !state.cancelled {
                 let arena = CArena()
-                amqp_basic_cancel(conn, state.channel, arena.bytes(state.request.tag))
+                amqp_basic_cancel(conn, state.channel, arena.bytes(state.brokerTag))
                 _ = amqp_get_rpc_reply(conn)
             }
             _ = amqp_connection_close(conn, 200)

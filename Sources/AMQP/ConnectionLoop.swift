@@ -250,6 +250,10 @@ final class ConsumerState {
     /// Cancelled by the application: no new deliveries; the channel closes
     /// once the last handed-out delivery is settled.
     var cancelled = false
+    /// The tag the broker knows this incarnation by: the requested one and
+    /// the channel generation, so a delivery read for an earlier
+    /// incarnation on the same channel number is never taken for this one.
+    var brokerTag = ""
 
     init(request: ConsumerRequest, channel: UInt16) {
         self.request = request

@@ -4,17 +4,18 @@ enum ClusterScripts {
     typealias L = PowerShellLiteral
 
     /// An unreachable cluster is an error, never "node not found". The
-    /// memory probe may fail quietly only for a node that is not Up or
-    /// Paused (a restarting node: 0 MB, and the planner sends it no VMs);
-    /// on a node in service it is an error naming the node, since 0 MB there
-    /// would read as a cluster out of capacity when it is a permission
-    /// (a key-based SSH logon has no credentials for the second hop).
+    /// memory probe may fail quietly only for a node that is not Up (a
+    /// restarting node, or a paused one just back whose WinRM, a delayed
+    /// start, is not up yet: 0 MB, and the planner sends it no VMs); on a
+    /// node in service it is an error naming the node, since 0 MB there
+    /// would read as a cluster out of capacity when it is a permission (a
+    /// key-based SSH logon has no credentials for the second hop).
     static func setup(clusters: [String]) -> [String] {
         [
             "Import-Module FailoverClusters",
             "$pfClusters = \(L.array(clusters))",
             """
-            function PF-Node($n, $c) { $pfProbe = $null; $m = (Get-CimInstance -ClassName Win32_ComputerSystem -ComputerName $n.Name -ErrorAction SilentlyContinue -ErrorVariable pfProbe).TotalPhysicalMemory; if (-not $m -and @('Up', 'Paused') -contains [string]$n.State) { PF-Fail 'unreachable' ("cannot read the memory of cluster node '" + $n.Name + "' (" + [string]$n.State + "): " + [string]($pfProbe | Select-Object -First 1)) $n.Name }; [ordered]@{ name = [string]$n.Name; cluster = [string]$c; state = [string]$n.State; drainStatus = [string]$n.DrainStatus; totalMemory = $m } }
+            function PF-Node($n, $c) { $pfProbe = $null; $m = (Get-CimInstance -ClassName Win32_ComputerSystem -ComputerName $n.Name -ErrorAction SilentlyContinue -ErrorVariable pfProbe).TotalPhysicalMemory; if (-not $m -and [string]$n.State -eq 'Up') { PF-Fail 'unreachable' ("cannot read the memory of cluster node '" + $n.Name + "' (" + [string]$n.State + "): " + [string]($pfProbe | Select-Object -First 1)) $n.Name }; [ordered]@{ name = [string]$n.Name; cluster = [string]$c; state = [string]$n.State; drainStatus = [string]$n.DrainStatus; totalMemory = $m } }
             function PF-FindNode([string]$h) { foreach ($c in $pfClusters) { $n = Get-ClusterNode -Cluster $c | Where-Object { $_.Name -eq $h }; if ($n) { return @{ node = $n; cluster = $c } } }; PF-Fail 'notFound' ("no configured cluster has a node named '" + $h + "'") $h }
             function PF-VMs([string[]]$onHosts, [string]$named) {
             foreach ($c in $pfClusters) {

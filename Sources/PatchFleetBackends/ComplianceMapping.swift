@@ -10,10 +10,15 @@ enum ComplianceMapping {
         let store = reply["store"].elements
         var installed: [String] = [], pending: [String] = [], failed: [UpdateFailure] = []
         var rebootFromStates = false
+        // An install under way (just started by this poll, or in states
+        // 2-7 and 11) must finish before a restart: reporting the restart
+        // now would have the saga restart the host in the middle of it.
+        var installing = (reply["started"].int ?? 0) > 0
         for id in requested {
             let key = UpdateIdentity.normalize(id)
             if let update = updates.first(where: { matches($0["articleId"], $0["updateId"], key) }) {
                 let state = update["evaluationState"].int.flatMap(EvaluationState.init(rawValue:))
+                if let raw = update["evaluationState"].int, (2...7).contains(raw) || raw == 11 { installing = true }
                 let compliant = update["complianceState"].int == 1
                 switch state?.meaning {
                 case .installedPendingReboot?:
@@ -35,7 +40,8 @@ enum ComplianceMapping {
             }
         }
         let reboot = reply["reboot"]
-        let pendingReboot = rebootFromStates || reboot["rebootPending"].bool == true || reboot["hardRebootPending"].bool == true
+        let pendingReboot = !installing
+            && (rebootFromStates || reboot["rebootPending"].bool == true || reboot["hardRebootPending"].bool == true)
         return ComplianceReport(installed: installed, pending: pending, failed: failed, pendingReboot: pendingReboot)
     }
 

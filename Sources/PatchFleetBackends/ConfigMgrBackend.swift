@@ -79,9 +79,11 @@ public struct ConfigMgrBackend: UpdateBackend {
     }
 
     /// A software update group as a job's update list: its updates by
-    /// update GUID, leaving out expired ones (no client installs them, so
-    /// a saga would wait for compliance that never comes). nil when the
-    /// site has no group of that name.
+    /// update GUID, leaving out expired and superseded ones (a host that has
+    /// the newer update never needs the older, and no client installs an
+    /// expired one: a saga would wait for compliance that never comes).
+    /// nil when the site has no group of that name. Every update left must
+    /// apply to every host the job targets (docs/backends.md).
     public func updateList(named name: String) async throws(BackendError) -> UpdateList? {
         let reply: JSONValue
         do {
@@ -95,7 +97,7 @@ public struct ConfigMgrBackend: UpdateBackend {
 
     static func updateList(named name: String, reply: JSONValue) throws(BackendError) -> UpdateList {
         var ids: [String] = []
-        for update in reply["updates"].elements where update["expired"].bool != true {
+        for update in reply["updates"].elements where update["expired"].bool != true && update["superseded"].bool != true {
             guard let id = update["updateId"].string, !id.isEmpty else {
                 throw BackendError(.internalError, "software update group '\(name)' lists an update without a CI_UniqueID: \(update)")
             }

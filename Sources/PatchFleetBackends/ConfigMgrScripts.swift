@@ -58,7 +58,7 @@ enum ConfigMgrScripts {
 
     /// A software update group's updates by update GUID (`CI_UniqueID`,
     /// which the client reports as `CCM_SoftwareUpdate.UpdateID`), with
-    /// their article ids, titles and whether they expired. The name is
+    /// their article ids, titles and whether they expired or were superseded. The name is
     /// literal (`-DisableWildcardHandling`: "2026-11 [Servers]" is a name,
     /// not a pattern); no group is `notFound`, two of one name a `conflict`.
     static func updateGroup(site: String, name: String) -> PowerShellScript {
@@ -67,7 +67,7 @@ enum ConfigMgrScripts {
         $g = @(Get-CMSoftwareUpdateGroup -Name \(literal) -DisableWildcardHandling)
         if ($g.Count -eq 0) { PF-Fail 'notFound' ("ConfigMgr has no software update group named '" + \(literal) + "'") \(literal) }
         if ($g.Count -gt 1) { PF-Fail 'conflict' ("ConfigMgr has " + $g.Count + " software update groups named '" + \(literal) + "' (CI_IDs " + (($g | ForEach-Object { $_.CI_ID }) -join ', ') + ")") \(literal) }
-        $u = @(Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { [ordered]@{ updateId = [string]$_.CI_UniqueID; articleId = [string]$_.ArticleID; title = [string]$_.LocalizedDisplayName; expired = [bool]$_.IsExpired } })
+        $u = @(Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { [ordered]@{ updateId = [string]$_.CI_UniqueID; articleId = [string]$_.ArticleID; title = [string]$_.LocalizedDisplayName; expired = [bool]$_.IsExpired; superseded = [bool]$_.IsSuperseded } })
         [ordered]@{ name = [string]$g[0].LocalizedDisplayName; updates = $u }
         """)
     }

@@ -88,6 +88,12 @@ public struct VMMBackend: VirtualizationBackend {
         try VMMDecoding.host(try await runner.run(VMMScripts.host(server: server, name: name), operation: "Get-SCVMHost '\(name)'"))
     }
 
+    /// Strict, unlike the every-VM listing that leaves out VMs in passing
+    /// states: a VM being saved elsewhere is not "gone".
+    public func findVM(named name: String) async throws(BackendError) -> VM? {
+        do { return try await vm(name) } catch where error.code == .notFound { return nil }
+    }
+
     func vm(_ name: String) async throws(BackendError) -> VM {
         try VMMDecoding.vm(try await runner.run(VMMScripts.vm(server: server, name: name), operation: "Get-SCVirtualMachine '\(name)'"))
     }

@@ -68,11 +68,19 @@ public protocol VirtualizationBackend: Sendable {
     /// manager queries. A backend that can answer both in one should (the
     /// lab does: one request and one reply through the broker, not two).
     func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot
+    /// One VM by name wherever it is, or nil if the manager has none:
+    /// strict (a VM in a state PatchFleet does not handle is an error, not
+    /// "gone"), for the worker's look beyond the host's cluster.
+    func findVM(named name: String) async throws(BackendError) -> VM?
 }
 
 extension VirtualizationBackend {
     public func listVMs(onHosts hosts: Set<String>) async throws(BackendError) -> [VM] {
         try await listVMs(host: nil).filter { hosts.contains($0.host) }
+    }
+
+    public func findVM(named name: String) async throws(BackendError) -> VM? {
+        try await listVMs(host: nil).first { $0.name == name }
     }
 
     public func clusterSnapshot(cluster: String) async throws(BackendError) -> ClusterSnapshot {

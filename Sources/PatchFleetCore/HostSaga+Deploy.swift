@@ -56,7 +56,8 @@ extension SagaStep {
     /// task slot for the length of a reboot — until the reboot deadline;
     /// then the wait has failed (retry or give up, like any step).
     mutating func hostNotBack(_ report: HostNotBack) {
-        if report.restartPending == true {
+        switch report.reading {
+        case .restartPending:
             // Answering, restart still pending. Seen down since the restart
             // was issued: it restarted, and needs another (the rescan below
             // says so and the reboot count decides). Not seen down: the
@@ -66,11 +67,21 @@ extension SagaStep {
                 hostBack()
                 return
             }
-        } else {
+        case .updateClientSilent:
+            break  // no proof either way
+        case .down, .notResponding, nil:
             state.downSinceReboot = true
         }
         let deadline = state.rebootDeadline ?? now
         guard now < deadline else {
+            if state.downSinceReboot == false {
+                // Never seen going down: the restart was lost (or refused
+                // quietly). Asking for it again is the retry; the worker
+                // restarts only a host that still has one pending.
+                failure("the restart of '\(host)' never began: the host answered for \(Int(policy.rebootTimeoutSeconds)) seconds after it was asked (\(report.detail))",
+                        retry: .rebootHost(HostRef(host: host)), phase: .rebooting)
+                return
+            }
             failure("host did not come back after reboot: Host '\(host)' did not respond within \(Int(policy.rebootTimeoutSeconds)) seconds after restart (\(report.detail))",
                     retry: .waitForHost(WaitForHostRequest(host: host, timeoutSeconds: policy.rebootTimeoutSeconds)),
                     phase: .waitingForHost)

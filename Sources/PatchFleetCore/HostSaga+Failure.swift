@@ -87,11 +87,12 @@ extension SagaStep {
         }
         let returning = state.resumeMode != .normal
             || [.exitingMaintenance, .checkingHealth].contains(state.retryPhase ?? state.phase)
-        if !returning && (state.retryPhase ?? state.phase) == .draining {
-            // A drain that cannot finish is compensated whatever `onFailure`
-            // says: the host goes back into service and the VMs saved or
-            // shut down for it run again. Holding it would keep them off for
-            // a person to notice; nothing was installed yet.
+        if !returning && (state.retryPhase ?? state.phase) == .draining && policy.onFailure == .hold {
+            // A drain that cannot finish is compensated rather than held:
+            // the host goes back into service and the VMs saved or shut down
+            // for it run again (held, they would stay off until a person
+            // noticed; nothing was installed yet). `resume` resumes as ever,
+            // VMs brought home.
             compensate(reason)
             return
         }

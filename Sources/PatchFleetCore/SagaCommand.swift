@@ -96,9 +96,15 @@ public struct ComplianceRequest: Codable, Sendable, Hashable {
 public struct WaitForHostRequest: Codable, Sendable, Hashable {
     public var host: String
     public var timeoutSeconds: Double
-    public init(host: String, timeoutSeconds: Double) {
+    /// The saga tells a host still going down from one back: a worker
+    /// answers `hostNotBack` with its `reading` (an answering host with its
+    /// restart pending included). Absent (an older coordinator): the host
+    /// answering is `hostAnswered`, as it was.
+    public var wantsReading: Bool?
+    public init(host: String, timeoutSeconds: Double, wantsReading: Bool? = true) {
         self.host = host
         self.timeoutSeconds = timeoutSeconds
+        self.wantsReading = wantsReading
     }
 }
 

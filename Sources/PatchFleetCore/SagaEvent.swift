@@ -40,14 +40,27 @@ public struct VMActionFailed: Codable, Sendable, Hashable {
 /// One look at a host after its restart found it not back yet (`waitForHost`
 /// is a look, answered at once; the saga looks again on a timer).
 public struct HostNotBack: Codable, Sendable, Hashable {
+    /// What the look found. Sent only to sagas that ask for it
+    /// (`WaitForHostRequest.wantsReading`); absent from older workers.
+    public enum Reading: String, Codable, Sendable, Hashable {
+        /// The manager reports the host restarting or down.
+        case down
+        /// Up in the manager's view, not answering.
+        case notResponding
+        /// Answering, but its update client (WinRM, the ConfigMgr client)
+        /// not yet: starting up, or a passing network error. Not proof the
+        /// host went down.
+        case updateClientSilent
+        /// Answering, its restart still pending: it has not gone down yet
+        /// (`Restart-Computer` and `shutdown /r` return at once), or it came
+        /// back needing another restart.
+        case restartPending
+    }
     public var detail: String
-    /// The host answers but still reports the restart pending: it has not
-    /// gone down yet (`Restart-Computer` and `shutdown /r` return at once),
-    /// or it came back needing another one. Absent from older workers.
-    public var restartPending: Bool?
-    public init(detail: String, restartPending: Bool? = nil) {
+    public var reading: Reading?
+    public init(detail: String, reading: Reading? = nil) {
         self.detail = detail
-        self.restartPending = restartPending
+        self.reading = reading
     }
 }
 

@@ -123,20 +123,23 @@ extension DatacenterModel {
             return Ticket(at: now, result: .failure(BackendError(.notFound, "Unable to find a host named '\(host)'")))
         }
         if info.status == .rebooting || info.status == .down {
-            return Ticket(at: now, result: .success(HostNotBack(detail: "host '\(host)' is \(info.status.rawValue)")))
+            return Ticket(at: now, result: .success(HostNotBack(detail: "host '\(host)' is \(info.status.rawValue)", reading: .down)))
         }
         let health = health(of: host, at: time)
         guard case .success(let answer) = health.result, answer.responding else {
-            return Ticket(at: health.at, result: health.result.map { _ in HostNotBack(detail: "host '\(host)' is \(info.status.rawValue) but not responding") })
+            return Ticket(at: health.at, result: health.result.map { _ in
+                HostNotBack(detail: "host '\(host)' is \(info.status.rawValue) but not responding", reading: .notResponding)
+            })
         }
         let pending = isPendingReboot(host: host, at: health.at)
         switch pending.result {
         case .success(let stillPending):
             return Ticket(at: pending.at, result: .success(stillPending
-                ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", restartPending: true) : nil))
+                ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", reading: .restartPending) : nil))
         case .failure(let error) where error.code == .unreachable || error.code == .timeout:
             return Ticket(at: pending.at, result: .success(HostNotBack(
-                detail: "host '\(host)' is \(info.status.rawValue), but its update client does not answer yet: \(error.message)")))
+                detail: "host '\(host)' is \(info.status.rawValue), but its update client does not answer yet: \(error.message)",
+                reading: .updateClientSilent)))
         case .failure(let error):
             return Ticket(at: pending.at, result: .failure(error))
         }

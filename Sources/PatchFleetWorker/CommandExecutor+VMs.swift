@@ -125,7 +125,7 @@ extension CommandExecutor {
     /// been moved out of the cluster by someone else).
     private func findVM(_ name: String, near snapshot: ClusterSnapshot) async throws(BackendError) -> VM? {
         if let vm = snapshot.vms.first(where: { $0.name == name }) { return vm }
-        return try await virtualization.listVMs(host: nil).first { $0.name == name }
+        return try await virtualization.findVM(named: name)
     }
 
     /// The planned target if it can still take the VM, else the in-service

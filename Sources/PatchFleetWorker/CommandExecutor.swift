@@ -123,28 +123,35 @@ public struct CommandExecutor: Sendable {
     /// deploy slot (and a task) for all of them. The saga looks again on a
     /// delayed timer until its reboot deadline (`HostSaga`, `hostNotBack`).
     func waitForHost(_ request: WaitForHostRequest) async throws(BackendError) -> EventBody {
-        let host = try await virtualization.host(named: request.host)
-        if host.status == .rebooting || host.status == .down {
-            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue)"))
+        let reading = try await lookAtHost(request.host)
+        guard request.wantsReading == true else {
+            // An older coordinator's saga: an answering host is back, as it was.
+            guard let reading, reading.reading != .restartPending else { return .hostAnswered }
+            return .hostNotBack(HostNotBack(detail: reading.detail))
         }
-        guard try await virtualization.hostHealth(request.host).responding else {
-            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue) but not responding"))
+        return reading.map(EventBody.hostNotBack) ?? .hostAnswered
+    }
+
+    /// nil: back, answering, its update client too, no restart pending.
+    private func lookAtHost(_ name: String) async throws(BackendError) -> HostNotBack? {
+        let host = try await virtualization.host(named: name)
+        if host.status == .rebooting || host.status == .down {
+            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue)", reading: .down)
+        }
+        guard try await virtualization.hostHealth(name).responding else {
+            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue) but not responding", reading: .notResponding)
+        }
+        let pending: Bool
+        do {
+            pending = try await updates.pendingReboot(host: name)
+        } catch where error.code == .unreachable || error.code == .timeout {
+            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue), but its update client does not answer yet: \(error.message)",
+                               reading: .updateClientSilent)
         }
         // A restart request returns before the host goes down: until it has,
         // the host answers with its restart still pending (the saga tells
         // that from a host that restarted and wants another).
-        let pending: Bool
-        do {
-            pending = try await updates.pendingReboot(host: request.host)
-        } catch where error.code == .unreachable || error.code == .timeout {
-            // The manager sees it, its update client (WinRM, the ConfigMgr
-            // client) does not answer yet: still starting, not back.
-            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' is \(host.status.rawValue), but its update client does not answer yet: \(error.message)"))
-        }
-        if pending {
-            return .hostNotBack(HostNotBack(detail: "host '\(request.host)' answers and still reports a restart pending", restartPending: true))
-        }
-        return .hostAnswered
+        return pending ? HostNotBack(detail: "host '\(name)' answers and still reports a restart pending", reading: .restartPending) : nil
     }
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {

@@ -59,19 +59,36 @@ public final class WorkerService: Sendable {
         }
         if stopping.load(ordering: .acquiring) { await cancelConsumers() }
         logger.notice("worker serving \(roles.map(\.rawValue).joined(separator: ", ")) with \(concurrency) task(s) at once per role")
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // A consumer ends when shutdown cancels it, or with an error when
+        // the broker cancels it (its queue was deleted). Either way the
+        // tasks in hand finish: a migration is never cut off halfway. On an
+        // error every role stops taking work, and `run()` throws once all
+        // is finished, so the process exits non-zero and is restarted (and
+        // declares the topology again).
+        let stoppedBy = await withTaskGroup(of: (any Error)?.self) { group in
             for (role, consumer) in started {
                 group.addTask {
-                    // The sequence ends when shutdown cancels the consumer; the
-                    // discarding group then waits for the tasks in hand.
-                    try await withThrowingDiscardingTaskGroup { tasks in
-                        for try await delivery in consumer {
-                            tasks.addTask { await self.handle(delivery, role: role) }
+                    await withDiscardingTaskGroup { tasks -> (any Error)? in
+                        do {
+                            for try await delivery in consumer {
+                                tasks.addTask { await self.handle(delivery, role: role) }
+                            }
+                            return nil
+                        } catch {
+                            self.logger.error("stopped taking \(role.rawValue) tasks: \(error); finishing the tasks in hand")
+                            await self.shutdown()
+                            return error
                         }
                     }
                 }
             }
-            try await group.waitForAll()
+            var first: (any Error)?
+            for await error in group where first == nil { first = error }
+            return first
+        }
+        if let error = stoppedBy {
+            logger.error("worker stopped after an error: every task in hand finished")
+            throw error
         }
         logger.notice("worker stopped: every task in hand finished")
     }

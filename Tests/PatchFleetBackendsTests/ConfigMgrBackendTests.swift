@@ -84,7 +84,7 @@ struct ConfigMgrBackendTests {
         let list = try await backend(fake).updateList(named: "2026-11 Cumulative Update")
         #expect(list == UpdateList(name: "2026-11 Cumulative Update",
                                    updateIds: ["1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11", "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"]),
-                "the expired KB5029931 is left out")
+                "the superseded KB5029931 and the expired KB5029244 are left out")
         let body = try #require(try fake.bodies().first)
         expectScript(body, contains: [
             "$g = @(Get-CMSoftwareUpdateGroup -Name '2026-11 Cumulative Update' -DisableWildcardHandling)",
@@ -92,7 +92,7 @@ struct ConfigMgrBackendTests {
             "if ($g.Count -gt 1) { PF-Fail 'conflict'",
             "Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast",
             "updateId = [string]$_.CI_UniqueID; articleId = [string]$_.ArticleID",
-            "expired = [bool]$_.IsExpired",
+            "expired = [bool]$_.IsExpired; superseded = [bool]$_.IsSuperseded",
         ])
         #expect(PowerShellLexer.balanced(body), "quotes, parentheses and braces balance")
     }
@@ -154,6 +154,20 @@ struct ConfigMgrBackendTests {
             "$updates = @($deployed | ForEach-Object {",
         ])
         #expect(PowerShellLexer.balanced(body))
+    }
+
+    /// A restart reported while an install is under way (just started by
+    /// the poll, or downloading, installing) would cut it off: it waits.
+    @Test func noRestartIsReportedWhileAnInstallIsUnderWay() throws {
+        func report(_ json: String) throws -> ComplianceReport {
+            ComplianceMapping.report(requested: ["5031364", "5032198"], reply: try JSONValue.parse(Data(json.utf8)))
+        }
+        let pendingRebootAndNew = #"{"updates":[{"articleId":"5031364","updateId":"a","evaluationState":8,"complianceState":0},{"articleId":"5032198","updateId":"b","evaluationState":1,"complianceState":0}],"store":[],"reboot":{"rebootPending":true},"started":1}"#
+        #expect(try !report(pendingRebootAndNew).pendingReboot, "B was just started")
+        let downloading = #"{"updates":[{"articleId":"5031364","updateId":"a","evaluationState":8,"complianceState":0},{"articleId":"5032198","updateId":"b","evaluationState":5,"complianceState":0}],"store":[],"reboot":{"rebootPending":true},"started":0}"#
+        #expect(try !report(downloading).pendingReboot, "B is downloading")
+        let settled = #"{"updates":[{"articleId":"5031364","updateId":"a","evaluationState":8,"complianceState":0},{"articleId":"5032198","updateId":"b","evaluationState":9,"complianceState":0}],"store":[],"reboot":{"rebootPending":true},"started":0}"#
+        #expect(try report(settled).pendingReboot)
     }
 
     /// The client's UpdateID is "Site_<site GUID>/SUM_<update GUID>": a job

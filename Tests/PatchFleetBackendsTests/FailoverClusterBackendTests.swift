@@ -28,7 +28,7 @@ struct FailoverClusterBackendTests {
         let node = try #require(try fake.calls().first?.script.split(separator: "\n").first { $0.hasPrefix("function PF-Node") }.map(String.init))
         expectScript(node, contains: [
             "-ErrorAction SilentlyContinue -ErrorVariable pfProbe).TotalPhysicalMemory",
-            "if (-not $m -and @('Up', 'Paused') -contains [string]$n.State) { PF-Fail 'unreachable' (\"cannot read the memory of cluster node '\" + $n.Name",
+            "if (-not $m -and [string]$n.State -eq 'Up') { PF-Fail 'unreachable' (\"cannot read the memory of cluster node '\" + $n.Name",
         ])
         #expect(PowerShellLexer.balanced(node))
         #expect(try await backend(fake).listClusters() == [Cluster(name: "CL44")])

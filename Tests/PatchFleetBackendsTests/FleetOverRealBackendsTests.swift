@@ -69,7 +69,7 @@ struct FleetOverRealBackendsTests {
         #expect(calls.filter { $0.body.contains("Get-CMSoftwareUpdateGroup") }.count == 1)
         #expect(calls.filter { $0.body.contains("$todo = @($all") }.allSatisfy {
             $0.body.contains("'1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11'") && $0.body.contains("'8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c'")
-                && !$0.body.contains("0a4c2b7e")
+                && !$0.body.contains("0a4c2b7e") && !$0.body.contains("5f1e2d3c")
         }, "the group's unexpired updates, by GUID")
         var actions = calls.compactMap { ServerAction($0, reply: $0.rule.map { replies[$0] } ?? nil) }
         for i in actions.indices { actions[i].index = i }

@@ -129,6 +129,17 @@ struct VMMBackendTests {
                                          on: ["hv01.contoso.com"], vm: VMMDecoding.vm).map(\.name) == ["web01"])
     }
 
+    /// The worker's look for a VM beyond its cluster is by name and strict:
+    /// one being saved elsewhere is an error, not "gone"; one VMM does not
+    /// know is nil.
+    @Test func aVMLookedUpByNameIsStrict() async throws {
+        let saving = try FakeSSH([.on("PF-VM (PF-FindVM 'x1')", reply: "vmm/vm-x1-saving.json")])
+        let error = await backendError { _ = try await backend(saving).findVM(named: "x1") }
+        #expect(error?.code == .invalidState, "\(String(describing: error))")
+        let gone = try FakeSSH([.on("PF-VM (PF-FindVM 'x9')", reply: "vmm/error-not-found.json")])
+        #expect(try await backend(gone).findVM(named: "x9") == nil)
+    }
+
     @Test func missingHostIsNotFound() async throws {
         let fake = try FakeSSH([.on("PF-FindHost 'hv77'", reply: "vmm/error-not-found.json")])
         let error = await backendError { _ = try await backend(fake).host(named: "hv77") }

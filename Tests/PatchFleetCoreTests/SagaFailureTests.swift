@@ -171,11 +171,11 @@ import Testing
         harness.send(.start)
         var looks = 0, scans = 0
         let answers: [EventBody] = [
-            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
-            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", reading: .restartPending)),
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", reading: .restartPending)),
             .hostNotBack(HostNotBack(detail: "host 'C1-H1' is rebooting")),
             // Back, wanting a second restart (an update finishing in two).
-            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", restartPending: true)),
+            .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", reading: .restartPending)),
         ]
         let kinds = harness.run { command, _ in
             switch command {
@@ -196,6 +196,36 @@ import Testing
         #expect(kinds.filter { $0 == .rebootHost }.count == 2, "the second restart the host asked for")
         #expect(harness.state.reboots == 2 && harness.state.retries == 0, "each restart counted once: \(harness.state.reboots)")
         #expect(harness.outcome == .patched)
+    }
+
+    /// A restart that never begins (the host keeps answering, its restart
+    /// pending; a silent update client is no proof it went down): at the
+    /// deadline the restart is asked for again, not the wait; past the
+    /// retries the host is held with the reason.
+    @Test func aRestartThatNeverBeganIsAskedForAgainThenHeld() {
+        var policy = Policy()
+        policy.maxRetriesPerHost = 1
+        var harness = SagaHarness(Fixtures.saga(policy: policy))
+        harness.send(.start)
+        var looks = 0
+        let kinds = harness.run { command, _ in
+            switch command {
+            case .pollCompliance(let request):
+                return .complianceReported(ComplianceReport(installed: request.updateIds, pending: [], failed: [], pendingReboot: true))
+            case .waitForHost(let request):
+                #expect(request.wantsReading == true)
+                looks += 1
+                return looks == 1
+                    ? .hostNotBack(HostNotBack(detail: "host 'C1-H1' is up, but its update client does not answer yet", reading: .updateClientSilent))
+                    : .hostNotBack(HostNotBack(detail: "host 'C1-H1' answers and still reports a restart pending", reading: .restartPending))
+            default:
+                return nil
+            }
+        }.map(\.kind)
+        #expect(kinds.filter { $0 == .rebootHost }.count == 2, "asked, then asked again: \(kinds)")
+        #expect(harness.state.reboots == 0, "no restart counted")
+        #expect(harness.outcome == .held)
+        #expect(harness.state.outcome?.reason?.contains("never began") == true, "\(String(describing: harness.state.outcome?.reason))")
     }
 
     /// Past the reboot deadline a "not back" is a failed wait (the policy's
@@ -398,6 +428,17 @@ import Testing
         #expect(harness.outcome == .held && harness.state.outcome?.inMaintenance == false, "\(String(describing: harness.state.outcome))")
         #expect(kinds.contains(.exitMaintenance) && !kinds.contains(.deployUpdates))
         #expect(commands.compactMap(\.vmActionRequest).contains { $0.vm == "app1" && $0.action.kind == .start }, "app1 runs again")
+        #expect(!kinds.contains(.failbackVM), "compensation leaves moved VMs where they are safe")
+
+        // onFailure: resume resumes as ever: VMs started and brought home, the host failed.
+        policy.onFailure = .resume
+        var resuming = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
+        resuming.send(.start)
+        let resumed = resuming.run { command, _ in
+            guard case .enterMaintenance(let request) = command, request.drained else { return nil }
+            return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(.invalidState, "Host 'C1-H1' refused maintenance mode")))
+        }.map(\.kind)
+        #expect(resuming.outcome == .failed && resumed.contains(.failbackVM), "\(String(describing: resuming.state.outcome))")
     }
 
     /// Giving up on the way back (the host will not leave maintenance): each

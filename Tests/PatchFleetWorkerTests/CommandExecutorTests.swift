@@ -168,8 +168,12 @@ import Testing
         let dc = Self.datacenter()
         let executor = CommandExecutor(virtualization: dc, updates: RestartNotBegun(base: dc), timing: Self.executor(dc).timing)
         let answer = await executor.execute(Self.command(.waitForHost(WaitForHostRequest(host: "H2", timeoutSeconds: 600))))
-        #expect(answer == .hostNotBack(HostNotBack(detail: "host 'H2' answers and still reports a restart pending", restartPending: true)))
+        #expect(answer == .hostNotBack(HostNotBack(detail: "host 'H2' answers and still reports a restart pending", reading: .restartPending)))
         #expect(await Self.executor(dc).execute(Self.command(.waitForHost(WaitForHostRequest(host: "H2", timeoutSeconds: 600)))) == .hostAnswered)
+        // An older coordinator's saga does not ask for the reading: answering is back, as it was.
+        let older = Self.command(.waitForHost(WaitForHostRequest(host: "H2", timeoutSeconds: 600, wantsReading: nil)))
+        #expect(await executor.execute(older) == .hostAnswered)
+        #expect(dc.perform(older, at: Self.start).answer == .hostAnswered)
     }
 
     @Test func backendFailuresKeepTheBackendsMessage() async throws {

@@ -60,6 +60,37 @@ struct WorkerServiceTests {
         return delivery
     }
 
+    /// A task queue deleted under a running worker: the broker cancels its
+    /// consumer (consumer_cancel_notify), every role stops taking work, and
+    /// `run()` ends with the error naming the queue (the process exits
+    /// non-zero and is restarted) instead of hanging on a dead queue.
+    @Test func aDeletedTaskQueueStopsTheWorkerWithTheReason() async throws {
+        let fleet = FleetTopology(prefix: "test-worker-\(UUID().uuidString.prefix(8).lowercased())")
+        let admin = try await AMQPConnection.connect(url: Self.url)
+        let connection = try await AMQPConnection.connect(url: Self.url)
+        try await admin.declare(fleet.topology)
+        let datacenter = CommandExecutorTests.datacenter()
+        let worker = WorkerService(connection: connection, topology: fleet, roles: Role.allCases, concurrency: 2,
+                                   executor: CommandExecutor(virtualization: datacenter, updates: datacenter),
+                                   logger: Logger(label: "patchfleet.worker"))
+        let running = Task { () -> String in
+            do { try await worker.run(); return "returned" } catch { return "\(error)" }
+        }
+        // Once its consumers are up (they show on the queue), the deploy queue goes.
+        for _ in 0..<100 {
+            let spec = try #require(fleet.topology.queues.first { $0.name == fleet.taskQueue(.deploy) })
+            if try await admin.declare(spec).consumerCount > 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await admin.deleteQueue(fleet.taskQueue(.deploy))
+        let ending = await running.value
+        #expect(ending.contains(fleet.taskQueue(.deploy)), "\(ending)")
+        for queue in fleet.queues { _ = try? await admin.deleteQueue(queue.name) }
+        for exchange in fleet.exchanges { try? await admin.deleteExchange(exchange.name) }
+        await connection.close()
+        await admin.close()
+    }
+
     @Test func aTaskIsCarriedOutAndAnsweredOnTheResultsQueue() async throws {
         try await withWorker { fleet, admin, datacenter in
             let command = CommandExecutorTests.command(.vmAction(VMActionRequest(
