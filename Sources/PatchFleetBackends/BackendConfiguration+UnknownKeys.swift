@@ -24,7 +24,7 @@ extension BackendConfiguration {
             check(v, ["kind", "target", "vmmServer", "clusters", "failback", "jobPolling"], "\(path).virtualization")
             check(v?["target"], target, "\(path).virtualization.target")
             check(v?["jobPolling"], ["intervalSeconds", "timeoutSeconds"], "\(path).virtualization.jobPolling")
-            check(u, ["kind", "target", "siteCode", "limitingCollection", "clientAccess", "hostTarget"], "\(path).updates")
+            check(u, ["kind", "target", "siteCode", "limitingCollection", "clientAccess", "hostTarget", "source"], "\(path).updates")
             check(u?["target"], target, "\(path).updates.target")
             check(u?["hostTarget"], target, "\(path).updates.hostTarget")
         }

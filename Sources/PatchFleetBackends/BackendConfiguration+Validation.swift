@@ -24,8 +24,19 @@ extension BackendConfiguration {
                 if !(polling.intervalSeconds > 0) { fail("\(v).jobPolling.intervalSeconds", "must be > 0") }
                 if !(polling.timeoutSeconds >= polling.intervalSeconds) { fail("\(v).jobPolling.timeoutSeconds", "must be >= intervalSeconds") }
             }
+            if dc.updates.kind == .windowsUpdate {
+                // The target is a template: each host's own name goes in.
+                problems += Self.problems(dc.updates.target, path: "\(u).target", checkFiles: checkFiles, template: true)
+                for (key, set) in [("siteCode", dc.updates.siteCode != nil), ("limitingCollection", dc.updates.limitingCollection != nil),
+                                   ("clientAccess", dc.updates.clientAccess != nil), ("hostTarget", dc.updates.hostTarget != nil)] where set {
+                    fail("\(u).\(key)", "applies to configMgr only")
+                }
+                continue
+            }
             problems += Self.problems(dc.updates.target, path: "\(u).target", checkFiles: checkFiles)
-            if dc.updates.siteCode.count != 3 || !dc.updates.siteCode.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+            if dc.updates.source != nil { fail("\(u).source", "applies to windowsUpdate only") }
+            let siteCode = dc.updates.siteCode ?? ""
+            if siteCode.count != 3 || !siteCode.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
                 fail("\(u).siteCode", "must be a three-character ConfigMgr site code (letters and digits)")
             }
             switch (dc.updates.clientAccess ?? .viaSiteServer, dc.updates.hostTarget) {

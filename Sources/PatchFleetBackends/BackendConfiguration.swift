@@ -71,22 +71,27 @@ public struct VirtualizationSettings: Codable, Sendable, Hashable {
 }
 
 public struct UpdateSettings: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable, CaseIterable { case configMgr }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case configMgr, windowsUpdate }
     public enum ClientAccessKind: String, Codable, Sendable, CaseIterable { case viaSiteServer, directSSH }
     public var kind: Kind
-    /// The ConfigMgr site server (or a host with the console).
+    /// configMgr: the site server (or a host with the console). windowsUpdate:
+    /// how to reach each host over SSH (its `host` is replaced by the host's name).
     public var target: SSHTarget
-    public var siteCode: String
+    /// configMgr only.
+    public var siteCode: String?
+    /// windowsUpdate only: where hosts look for updates (default: their own policy).
+    public var source: WindowsUpdateBackend.Source?
     public var limitingCollection: String?
     public var clientAccess: ClientAccessKind?
     /// For `directSSH`: how to reach each host (its `host` is ignored).
     public var hostTarget: SSHTarget?
 
-    public init(kind: Kind = .configMgr, target: SSHTarget, siteCode: String, limitingCollection: String? = nil,
-                clientAccess: ClientAccessKind? = nil, hostTarget: SSHTarget? = nil) {
+    public init(kind: Kind = .configMgr, target: SSHTarget, siteCode: String? = nil, limitingCollection: String? = nil,
+                clientAccess: ClientAccessKind? = nil, hostTarget: SSHTarget? = nil, source: WindowsUpdateBackend.Source? = nil) {
         self.kind = kind
         self.target = target
         self.siteCode = siteCode
+        self.source = source
         self.limitingCollection = limitingCollection
         self.clientAccess = clientAccess
         self.hostTarget = hostTarget

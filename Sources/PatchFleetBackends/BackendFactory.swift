@@ -32,12 +32,19 @@ public enum BackendFactory {
                                                       failback: v.failback ?? .noFailback, polling: polling)
         }
         let u = dc.updates
-        let access: ConfigMgrBackend.ClientAccess = switch (u.clientAccess ?? .viaSiteServer, u.hostTarget) {
-        case (.directSSH, let template?): .directSSH(template)
-        default: .viaSiteServer
-        }
-        let updates = ConfigMgrBackend(siteServer: runner(u.target), siteCode: u.siteCode,
+        let updates: any UpdateBackend
+        switch u.kind {
+        case .configMgr:
+            let access: ConfigMgrBackend.ClientAccess = switch (u.clientAccess ?? .viaSiteServer, u.hostTarget) {
+            case (.directSSH, let template?): .directSSH(template)
+            default: .viaSiteServer
+            }
+            updates = ConfigMgrBackend(siteServer: runner(u.target), siteCode: u.siteCode ?? "",
                                        limitingCollection: u.limitingCollection ?? "All Systems", clientAccess: access)
+        case .windowsUpdate:
+            updates = WindowsUpdateBackend(hostTarget: u.target, source: u.source ?? .default, sshPath: configuration.sshPath,
+                                           environment: environment, logger: logger)
+        }
         return BackendSet(virtualization: virtualization, updates: updates, label: "\(v.kind.rawValue)+\(u.kind.rawValue.lowercased())")
     }
 }

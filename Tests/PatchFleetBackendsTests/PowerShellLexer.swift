@@ -18,6 +18,20 @@ enum PowerShellLexer {
         var i = 0
         while i < chars.count {
             let c = chars[i]
+            // A verbatim here-string: @' at a line's end, up to '@ at a line's start.
+            if c == "@", i + 2 < chars.count, singleQuotes.contains(chars[i + 1]), chars[i + 2] == "\n" {
+                var j = i + 3, value = ""
+                while j < chars.count && !(chars[j - 1] == "\n" && singleQuotes.contains(chars[j]) && j + 1 < chars.count && chars[j + 1] == "@") {
+                    value.append(chars[j])
+                    j += 1
+                }
+                // Never closed: an open quote in the skeleton, which `balanced` refuses.
+                guard j < chars.count else { return (skeleton + "@\"", literals) }
+                literals.append(String(value.dropLast()))
+                skeleton += "@'?'@"
+                i = j + 2
+                continue
+            }
             if singleQuotes.contains(c) {
                 var value = ""
                 i += 1
