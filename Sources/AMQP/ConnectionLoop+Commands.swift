@@ -194,7 +194,11 @@ extension ConnectionLoop {
         }
         let arena = CArena()
         var cProperties = arena.properties(properties)
-        if let problem = Self.headersProblem(&cProperties, frameMax: Int(amqp_get_frame_max(conn))) {
+        let frameMax = Int(amqp_get_frame_max(conn))
+        // The exact check encodes the table into a frame-sized buffer: only
+        // for headers that come anywhere near it (the size walk is cheap).
+        if (properties.headers?.approximateEncodedSize ?? 0) > (frameMax - 4_096) / 2,
+           let problem = Self.headersProblem(&cProperties, frameMax: frameMax) {
             // Refused before anything is on the wire: librabbitmq would send
             // the method frame, then fail on the header frame, and only a new
             // connection could recover from the half-sent message.
