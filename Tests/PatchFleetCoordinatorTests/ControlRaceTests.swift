@@ -51,10 +51,13 @@ struct ControlRaceTests {
         func pendingOutbox(limit: Int, readyAt: Instant?) async throws(SagaStoreError) -> [OutboxMessage] {
             try await inner.pendingOutbox(limit: limit, readyAt: readyAt)
         }
+        @discardableResult
         func markPublished(ids: [String], at: Instant) async throws(SagaStoreError) -> Int {
             try await inner.markPublished(ids: ids, at: at)
         }
+        @discardableResult
         func pruneInbox(olderThan cutoff: Instant) async throws(SagaStoreError) -> Int { try await inner.pruneInbox(olderThan: cutoff) }
+        @discardableResult
         func prunePublishedOutbox(olderThan cutoff: Instant) async throws(SagaStoreError) -> Int {
             try await inner.prunePublishedOutbox(olderThan: cutoff)
         }

@@ -38,6 +38,13 @@ struct SagaHarness {
         self.inventory = inventory
     }
 
+    /// A saga of C1-H1 under `policy`, started.
+    static func started(_ policy: Policy, inventory: Inventory = Fixtures.cluster()) -> SagaHarness {
+        var harness = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
+        harness.send(.start)
+        return harness
+    }
+
     @discardableResult
     mutating func send(_ body: EventBody) -> [SagaCommand] {
         deliver(.control(state.sagaId, at: now, body))

@@ -205,8 +205,7 @@ import Testing
     @Test func aRestartThatNeverBeganIsAskedForAgainThenHeld() {
         var policy = Policy()
         policy.maxRetriesPerHost = 1
-        var harness = SagaHarness(Fixtures.saga(policy: policy))
-        harness.send(.start)
+        var harness = SagaHarness.started(policy)
         var looks = 0
         let kinds = harness.run { command, _ in
             switch command {
@@ -393,8 +392,7 @@ import Testing
         var policy = Policy()
         policy.nonHighlyAvailableVMs = .saveState
         let inventory = Fixtures.cluster(extraVMs: [VM(name: "app1", memoryMB: 2048, highlyAvailable: false, host: "C1-H1")])
-        var harness = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
-        harness.send(.start)
+        var harness = SagaHarness.started(policy, inventory: inventory)
         var restartedOnce = false
         let commands = harness.run { command, harness in
             guard case .observeCluster(let ref) = command, harness.state.phase == .draining, !restartedOnce,
@@ -418,8 +416,7 @@ import Testing
         policy.onFailure = .hold
         policy.maxRetriesPerHost = 1
         let inventory = Fixtures.cluster(extraVMs: [VM(name: "app1", memoryMB: 2048, highlyAvailable: false, host: "C1-H1")])
-        var harness = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
-        harness.send(.start)
+        var harness = SagaHarness.started(policy, inventory: inventory)
         let commands = harness.run { command, _ in
             guard case .enterMaintenance(let request) = command, request.drained else { return nil }
             return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(.invalidState, "Host 'C1-H1' refused maintenance mode")))
@@ -432,8 +429,7 @@ import Testing
 
         // onFailure: resume resumes as ever: VMs started and brought home, the host failed.
         policy.onFailure = .resume
-        var resuming = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
-        resuming.send(.start)
+        var resuming = SagaHarness.started(policy, inventory: inventory)
         let resumed = resuming.run { command, _ in
             guard case .enterMaintenance(let request) = command, request.drained else { return nil }
             return .commandFailed(CommandFailure(step: .enterMaintenance, error: BackendError(.invalidState, "Host 'C1-H1' refused maintenance mode")))
@@ -446,8 +442,7 @@ import Testing
     @Test func givingUpOnTheWayBackSaysWhereEachMovedVMWasLeft() {
         var policy = Policy()
         policy.maxRetriesPerHost = 1
-        var harness = SagaHarness(Fixtures.saga(policy: policy))
-        harness.send(.start)
+        var harness = SagaHarness.started(policy)
         harness.run { command, _ in
             guard case .exitMaintenance = command else { return nil }
             return .commandFailed(CommandFailure(step: .exitMaintenance, error: BackendError(.unreachable, "Host 'C1-H1' is not responding")))

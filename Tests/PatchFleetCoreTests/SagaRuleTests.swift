@@ -164,8 +164,7 @@ import Testing
         // With room for two out of service, the same facts let it go ahead.
         var policy = Policy()
         policy.maxUnavailablePerCluster = 2
-        var roomy = SagaHarness(Fixtures.saga(policy: policy), inventory: inventory)
-        roomy.send(.start)
+        var roomy = SagaHarness.started(policy, inventory: inventory)
         roomy.run()
         #expect(roomy.outcome == .patched)
         // Back in the waiting list, the saga starts again like any pending one.
