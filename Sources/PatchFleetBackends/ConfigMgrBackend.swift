@@ -95,6 +95,23 @@ public struct ConfigMgrBackend: UpdateBackend {
         return try Self.updateList(named: name, reply: reply)
     }
 
+    /// What the site knows each host does not need of a group's updates
+    /// (a monthly group usually holds updates for several OS builds): those
+    /// would stay pending on that host until the install timeout.
+    public func updatesNotNeeded(in list: UpdateList, onHosts hosts: [String]) async throws(BackendError) -> [String: Set<String>] {
+        guard !hosts.isEmpty else { return [:] }
+        let reply = try await siteServer.run(ConfigMgrScripts.notRequired(site: siteCode, group: list.name, hosts: hosts),
+                                             operation: "SMS_UpdateComplianceStatus of group '\(list.name)' on \(hosts.count) host(s)")
+        let inList = Set(list.updateIds.map(UpdateIdentity.normalize))
+        var notNeeded: [String: Set<String>] = [:]
+        for entry in reply.elements {
+            guard let host = entry["host"].string else { continue }
+            let ids = entry["notRequired"].elements.compactMap(\.string).filter { inList.contains(UpdateIdentity.normalize($0)) }
+            if !ids.isEmpty { notNeeded[host] = Set(ids.map(UpdateIdentity.normalize)) }
+        }
+        return notNeeded
+    }
+
     static func updateList(named name: String, reply: JSONValue) throws(BackendError) -> UpdateList {
         var ids: [String] = []
         for update in reply["updates"].elements where update["expired"].bool != true && update["superseded"].bool != true {

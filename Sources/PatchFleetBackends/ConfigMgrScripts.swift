@@ -72,6 +72,25 @@ enum ConfigMgrScripts {
         """)
     }
 
+    /// By host, the group's updates the site knows it does not need
+    /// (`SMS_UpdateComplianceStatus.Status` 1, "not required": not
+    /// applicable, or superseded on it), by update GUID. Status 0 (the
+    /// client has not reported) and 2/3 (required, installed) keep an
+    /// update. The provider is the site server the scripts run on.
+    static func notRequired(site: String, group: String, hosts: [String]) -> PowerShellScript {
+        script(site, """
+        $ns = \(L.quote("root\\SMS\\site_" + site))
+        $g = @(Get-CMSoftwareUpdateGroup -Name \(L.quote(group)) -DisableWildcardHandling)
+        if ($g.Count -ne 1) { PF-Fail 'notFound' ("ConfigMgr has " + $g.Count + " software update groups named '" + \(L.quote(group)) + "'") \(L.quote(group)) }
+        $ci = @{}
+        Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { $ci[[int]$_.CI_ID] = ([string]$_.CI_UniqueID).ToLower() }
+        foreach ($h in \(L.array(hosts))) {
+        $d = PF-Device $h
+        $not = @(Get-CimInstance -Namespace $ns -ClassName SMS_UpdateComplianceStatus -Filter ('ResourceID = ' + [int]$d.ResourceID + ' AND Status = 1') | Where-Object { $ci.ContainsKey([int]$_.CI_ID) } | ForEach-Object { $ci[[int]$_.CI_ID] })
+        [ordered]@{ host = $h; notRequired = $not } }
+        """, .list)
+    }
+
     /// Client notification through the site (fast channel): machine policy
     /// now, then software update deployment evaluation.
     static func notifyClient(site: String, host: String) -> PowerShellScript {

@@ -137,9 +137,22 @@ public actor CoordinatorEngine {
             return await reject(spec.id, messageId: messageId, [ValidationProblem(path: "", message: "cannot read the store: \(error)")])
         }
         let updateIds = TargetResolver.updateIds(spec, in: inventory)
-        let sagas = targets.map {
-            HostSagaState(jobId: spec.id, target: $0, policy: spec.policy, updateIds: updateIds,
-                          deploymentCollection: spec.deploymentCollectionName)
+        let notNeeded: [String: Set<String>]
+        do {
+            notNeeded = try await updatesNotNeeded(spec, targets: targets, inventory: inventory)
+        } catch {
+            return await reject(spec.id, messageId: messageId, [ValidationProblem(
+                path: "updates.updateList", message: "cannot read which of the list's updates each host needs: \(error)")])
+        }
+        let sagas = targets.map { target -> HostSagaState in
+            let skipped = notNeeded[target.host] ?? []
+            let own = updateIds.filter { !skipped.contains(UpdateIdentity.normalize($0)) }
+            let saga = HostSagaState(jobId: spec.id, target: target, policy: spec.policy, updateIds: own,
+                                     deploymentCollection: spec.deploymentCollectionName)
+            guard own.isEmpty else { return saga }
+            // Nothing to install here: never drained or restarted for nothing.
+            let reason = "nothing in update list '\(spec.updates.updateList ?? "")' applies to this host (the patch manager reports every update not required)"
+            return HostSaga.reduce(saga, .control(saga.sagaId, at: at, .skip(ReasonPayload(reason: reason)))).0
         }
         do {
             let accepted = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(jobId: spec.id, state: PatchFleetWire.JobState.accepted))),
@@ -157,6 +170,18 @@ public actor CoordinatorEngine {
         logger.notice("job \(spec.id) accepted: \(sagas.count) host(s)")
         await tick()
         return .accepted(hosts: sagas.count)
+    }
+
+    /// By host, the ids of a manager's own update list (a ConfigMgr software
+    /// update group) the manager knows the host does not need. Lists from
+    /// the coordinator's file, and explicit ids, are never scoped.
+    func updatesNotNeeded(_ spec: JobSpec, targets: [TargetHost], inventory: Inventory) async throws(BackendError) -> [String: Set<String>] {
+        guard let name = spec.updates.updateList, !updateLists.contains(where: { $0.name == name }),
+              let list = inventory.updateLists.first(where: { $0.name == name }) else { return [:] }
+        let notNeeded = try await updates.updatesNotNeeded(in: list, onHosts: targets.map(\.host))
+        // An id also named explicitly is kept: the job asked for it by name.
+        let explicit = Set((spec.updates.updateIds ?? []).map(UpdateIdentity.normalize))
+        return notNeeded.mapValues { $0.subtracting(explicit) }
     }
 
     func reject(_ jobId: String, messageId: String, _ problems: [ValidationProblem]) async -> SubmitOutcome {

@@ -112,10 +112,17 @@ public protocol UpdateBackend: Sendable {
     /// coordinator's file does not have; nil when the manager has no list
     /// of that name or keeps none.
     func updateList(named name: String) async throws(BackendError) -> UpdateList?
+    /// For a list this manager answered (`updateList(named:)`): by host, the
+    /// ids of the list the manager knows the host does not need (not
+    /// applicable, or superseded on it). A host with nothing left is not
+    /// patched at all; one the manager knows nothing about keeps the whole
+    /// list. Read once, at submission.
+    func updatesNotNeeded(in list: UpdateList, onHosts hosts: [String]) async throws(BackendError) -> [String: Set<String>]
 }
 
 extension UpdateBackend {
     /// A manager without named lists of its own: jobs name the lists of the
     /// coordinator's `--update-lists` file, or update ids.
     public func updateList(named name: String) async throws(BackendError) -> UpdateList? { nil }
+    public func updatesNotNeeded(in list: UpdateList, onHosts hosts: [String]) async throws(BackendError) -> [String: Set<String>] { [:] }
 }

@@ -97,6 +97,29 @@ struct ConfigMgrBackendTests {
         #expect(PowerShellLexer.balanced(body), "quotes, parentheses and braces balance")
     }
 
+    /// A monthly group holds updates for several OS builds: what the site
+    /// reports a host does not need (status 1) is left out of its saga.
+    @Test func whatEachHostDoesNotNeedComesFromTheSite() async throws {
+        let fake = try FakeSSH([.on("SMS_UpdateComplianceStatus", reply: "configmgr/not-required.json")])
+        let list = UpdateList(name: "2026-11 Cumulative Update",
+                              updateIds: ["1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11", "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"])
+        let notNeeded = try await backend(fake).updatesNotNeeded(in: list, onHosts: ["hv01.contoso.com", "hv02.contoso.com", "hv03.contoso.com"])
+        #expect(notNeeded == ["hv02.contoso.com": ["8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"],
+                              "hv03.contoso.com": ["1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11", "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"]],
+                "hv01 needs both; an id outside the list (the superseded one) is ignored: \(notNeeded)")
+        let body = try #require(try fake.bodies().first)
+        expectScript(body, contains: [
+            "$ns = 'root\\SMS\\site_PS1'",
+            "$g = @(Get-CMSoftwareUpdateGroup -Name '2026-11 Cumulative Update' -DisableWildcardHandling)",
+            "Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { $ci[[int]$_.CI_ID] = ([string]$_.CI_UniqueID).ToLower() }",
+            "foreach ($h in @('hv01.contoso.com','hv02.contoso.com','hv03.contoso.com')) {",
+            "$d = PF-Device $h",
+            "-ClassName SMS_UpdateComplianceStatus -Filter ('ResourceID = ' + [int]$d.ResourceID + ' AND Status = 1')",
+        ])
+        #expect(PowerShellLexer.balanced(body))
+        #expect(try await backend(FakeSSH([])).updatesNotNeeded(in: list, onHosts: []).isEmpty, "no hosts, no call")
+    }
+
     /// Windows PowerShell 5.1 can wrap a one-element array as {value, Count}.
     @Test func aGroupOfOneUpdateInWindowsPowerShellsWrapping() async throws {
         let fake = try FakeSSH([.on("Get-CMSoftwareUpdateGroup", reply: "configmgr/update-group-one.json")])

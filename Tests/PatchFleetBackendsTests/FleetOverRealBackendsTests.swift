@@ -63,10 +63,12 @@ struct FleetOverRealBackendsTests {
         #expect(calls.contains { $0.body.contains("vms = @(if ($pfOnHosts.Count -gt 0) { Get-SCVirtualMachine -VMMServer $pfVmm -All") })
         #expect(!calls.contains { $0.body.contains("Get-SCVMHost -VMHostCluster $c | ForEach-Object { PF-Host $_ }") })
         // The job names the site's software update group (the coordinator's
-        // catalog has no list of that name): read once, at submission, and
-        // its updates are what every host installed (the compliance replies
-        // name them by update GUID).
-        #expect(calls.filter { $0.body.contains("Get-CMSoftwareUpdateGroup") }.count == 1)
+        // catalog has no list of that name): read once, at submission, with
+        // what each host does not need of it (here: nothing), and its updates
+        // are what every host installed (the compliance replies name them by
+        // update GUID).
+        #expect(calls.filter { $0.body.contains("Get-CMSoftwareUpdateGroup") && !$0.body.contains("SMS_UpdateComplianceStatus") }.count == 1)
+        #expect(calls.filter { $0.body.contains("SMS_UpdateComplianceStatus") }.count == 1)
         #expect(calls.filter { $0.body.contains("$todo = @($all") }.allSatisfy {
             $0.body.contains("'1d7a3e3b-52a6-4e7c-9a62-2f2f5a1f0c11'") && $0.body.contains("'8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c'")
                 && !$0.body.contains("0a4c2b7e") && !$0.body.contains("5f1e2d3c")

@@ -46,6 +46,8 @@ struct InjectionTests {
         ("cm.add.collection", { ConfigMgrScripts.addMember(site: "PS1", host: "hv01", collection: $0) }),
         ("cm.notify", { ConfigMgrScripts.notifyClient(site: "PS1", host: $0) }),
         ("cm.updateGroup", { ConfigMgrScripts.updateGroup(site: "PS1", name: $0) }),
+        ("cm.notRequired.group", { ConfigMgrScripts.notRequired(site: "PS1", group: $0, hosts: ["hv01"]) }),
+        ("cm.notRequired.host", { ConfigMgrScripts.notRequired(site: "PS1", group: "Nov", hosts: [$0, "hv02"]) }),
         ("wu.install", { WindowsUpdateScripts.install(normalizedIds: [$0, "5031364"], selection: .default) }),
         ("wu.compliance", { WindowsUpdateScripts.compliance(normalizedIds: [$0]) }),
         ("client.install", { ClientSDKScripts.install(computer: $0, normalizedIds: [$0, "5031364"]) }),

@@ -4,8 +4,8 @@ import Foundation
 /// update GUIDs; the client reports both, the GUID inside its own
 /// `CCM_SoftwareUpdate.UpdateID` ("Site_<site GUID>/SUM_<update GUID>").
 /// One normal form for comparing.
-enum UpdateIdentity {
-    static func normalize(_ id: String) -> String {
+public enum UpdateIdentity {
+    public static func normalize(_ id: String) -> String {
         var text = id.trimmingCharacters(in: .whitespaces).lowercased()
         if text.hasPrefix("site_"), let sum = text.range(of: "/sum_", options: .backwards) { text = String(text[sum.upperBound...]) }
         if text.hasPrefix("kb") { text.removeFirst(2) }
