@@ -81,44 +81,63 @@ public struct WindowsUpdateBackend: UpdateBackend {
 /// The agent's answer as a report of exactly the requested ids, in the
 /// caller's spelling. Installed: the agent lists it installed, or the
 /// install task reported it succeeded. Failed: the task's result for it
-/// was failed or aborted (with its HRESULT), the task itself failed, or
-/// the task finished and the agent offers no such update to this host (not
-/// applicable, superseded, or not approved on WSUS: waiting would never
-/// end). Anything else is pending.
+/// was failed or aborted (with its HRESULT); the task itself failed; the
+/// task finished and the agent offers no such update to this host (not
+/// applicable, superseded, or not approved on WSUS), or still lists it
+/// missing with no result (hidden on the host); or the task stopped before
+/// finishing (killed, or never ran). Waiting would never end in any of
+/// those. Anything else is pending. No restart is reported while the task
+/// is at work: a restart then would cut the install off.
 enum WindowsUpdateMapping {
     /// `IUpdateInstaller` result codes.
     enum ResultCode: Int {
         case notStarted = 0, inProgress, succeeded, succeededWithErrors, failed, aborted
     }
 
+    static let unfinishedStates: Set<String> = ["queued", "searching", "downloading", "installing"]
+
     static func report(requested: [String], reply: JSONValue) -> ComplianceReport {
         let missing = reply["missing"].elements, installedList = reply["installed"].elements
         let status = reply["status"]
+        let state = status["state"].string ?? ""
         let taskRunning = reply["task"].string == "Running"
+        let unreadable = reply["statusUnreadable"].bool == true
         // Only an outcome for these ids counts: the file may be a former job's.
         let statusIds = Set(status["ids"].elements.compactMap(\.string).map(UpdateIdentity.normalize))
-        let finished = !taskRunning && ["done", "failed"].contains(status["state"].string ?? "")
+        let finished = !taskRunning && ["done", "failed"].contains(state)
+        let stalled = !taskRunning && !unreadable && unfinishedStates.contains(state)
         var installed: [String] = [], pending: [String] = [], failed: [UpdateFailure] = []
+        var atWork = taskRunning || unreadable
         for id in requested {
             let key = UpdateIdentity.normalize(id)
             let ours = statusIds.contains(key)
+            if ours && unfinishedStates.contains(state) { atWork = true }
             let result = ours ? status["results"].elements.first { matches($0, key) } : nil
             let code = result?["resultCode"].int.flatMap(ResultCode.init(rawValue:))
+            let stillMissing = missing.contains { matches($0, key) }
             if installedList.contains(where: { matches($0, key) }) || code == .succeeded || code == .succeededWithErrors {
                 installed.append(id)
             } else if let result, code == .failed || code == .aborted {
                 failed.append(UpdateFailure(updateId: id, code: ComplianceMapping.hex(result["hresult"].int ?? 0),
                                             message: "\(result["title"].string ?? id): result code \(result["resultCode"].int ?? -1) (\(code == .aborted ? "aborted" : "failed"))"))
-            } else if ours && finished && status["state"].string == "failed" {
+            } else if ours && finished && state == "failed" {
                 failed.append(UpdateFailure(updateId: id, code: "task", message: "the Windows Update install task failed: \(status["detail"].string ?? "")"))
-            } else if ours && finished && !missing.contains(where: { matches($0, key) }) {
+            } else if ours && finished && !stillMissing {
                 failed.append(UpdateFailure(updateId: id, code: "notOffered",
                                             message: "Windows Update does not offer \(id) to this host (not applicable, superseded, or not approved on WSUS)"))
+            } else if ours && finished {
+                failed.append(UpdateFailure(updateId: id, code: "notInstalled",
+                                            message: "the Windows Update install task finished without installing \(id) (hidden on this host?)"))
+            } else if ours && stalled {
+                let last = reply["lastTaskResult"].int.map { ComplianceMapping.hex($0) } ?? "none"
+                failed.append(UpdateFailure(updateId: id, code: "taskStopped",
+                                            message: "the Windows Update install task stopped before finishing (at '\(state)', last task result \(last))"))
             } else {
                 pending.append(id)
             }
         }
-        return ComplianceReport(installed: installed, pending: pending, failed: failed, pendingReboot: reply["rebootPending"].bool == true)
+        return ComplianceReport(installed: installed, pending: pending, failed: failed,
+                                pendingReboot: reply["rebootPending"].bool == true && !atWork)
     }
 
     /// A listed update is this id if one of its KB numbers or its update GUID is.

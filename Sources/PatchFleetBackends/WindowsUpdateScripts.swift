@@ -39,14 +39,18 @@ enum WindowsUpdateScripts {
     /// What the SYSTEM task runs: search, download, install the matching
     /// updates, writing its progress and each update's result to
     /// install-status.json (with the ids it ran for, so a later job never
-    /// reads an earlier job's outcome as its own).
+    /// reads an earlier job's outcome as its own). The status is written to
+    /// a temporary file and moved into place, so a poll never reads half of
+    /// it. The ids come from install-ids.json: the double parentheses make
+    /// Windows PowerShell 5.1 enumerate the array ConvertFrom-Json passes
+    /// down whole (one element, the whole array, otherwise).
     static func installer(_ selection: ServerSelection) -> String {
         """
         $ErrorActionPreference = 'Stop'
         $dir = Join-Path $env:ProgramData 'PatchFleet'
         $statusPath = Join-Path $dir 'install-status.json'
-        $ids = @(Get-Content -Raw (Join-Path $dir 'install-ids.json') | ConvertFrom-Json)
-        function Write-Status($state, $detail, $results) { [ordered]@{ state = $state; detail = $detail; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @($results) } | ConvertTo-Json -Depth 4 -Compress | Set-Content -Path $statusPath -Encoding UTF8 }
+        $ids = @((Get-Content -Raw (Join-Path $dir 'install-ids.json') | ConvertFrom-Json))
+        function Write-Status($state, $detail, $results) { $tmp = $statusPath + '.tmp'; [ordered]@{ state = $state; detail = $detail; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @($results) } | ConvertTo-Json -Depth 4 -Compress | Set-Content -Path $tmp -Encoding UTF8; Move-Item -Path $tmp -Destination $statusPath -Force }
         try {
         Write-Status 'searching' '' @()
         $session = New-Object -ComObject Microsoft.Update.Session
@@ -71,21 +75,33 @@ enum WindowsUpdateScripts {
         """
     }
 
-    /// Observe, then act: a task still running is left to finish (a
-    /// redelivered install asks nothing twice); otherwise the ids and the
-    /// installer are written and the SYSTEM task (re)registered and started.
+    /// Observe, then act: a task still running for these ids is left to
+    /// finish (a redelivered install asks nothing twice); one running for
+    /// other ids (a job given up on) is a conflict the saga retries.
+    /// Otherwise the directory is locked down to SYSTEM and Administrators
+    /// (by SID: any user may create folders in ProgramData, and a folder
+    /// someone else made first would let them rewrite the ids or the
+    /// status), the ids and a queued status are written, and the SYSTEM task
+    /// is (re)registered with the installer inline (`-EncodedCommand`: no
+    /// script file to swap, and no execution policy applies) and started.
     static func install(normalizedIds: [String], selection: ServerSelection) -> PowerShellScript {
         let task = L.quote(taskName)
+        let encoded = PowerShellScript.encode(installer(selection))
         return script("""
+        $ids = \(L.array(normalizedIds))
         $task = Get-ScheduledTask -TaskName \(task) -ErrorAction SilentlyContinue
-        if ($task -and [string]$task.State -eq 'Running') { [ordered]@{ started = $false; reason = 'an install task is already running' } } else {
+        $statusPath = Join-Path $pfDir 'install-status.json'
+        if ($task -and [string]$task.State -eq 'Running') {
+        $running = @(); try { $running = @((Get-Content -Raw $statusPath | ConvertFrom-Json).ids) } catch { }
+        if ((@($ids | Where-Object { $running -notcontains $_ }).Count -gt 0) -or (@($running | Where-Object { $ids -notcontains $_ }).Count -gt 0)) { PF-Fail 'conflict' ('an install task for other updates is running (' + ($running -join ', ') + ')') '' }
+        [ordered]@{ started = $false; reason = 'an install task for these updates is already running' } } else {
         New-Item -ItemType Directory -Force -Path $pfDir | Out-Null
-        Set-Content -Path (Join-Path $pfDir 'install-ids.json') -Value (ConvertTo-Json -InputObject \(L.array(normalizedIds)) -Compress) -Encoding UTF8
-        Set-Content -Path (Join-Path $pfDir 'install-status.json') -Value (ConvertTo-Json -InputObject ([ordered]@{ state = 'queued'; detail = ''; ids = \(L.array(normalizedIds)); results = @() }) -Compress) -Encoding UTF8
-        Set-Content -Path (Join-Path $pfDir 'install.ps1') -Encoding UTF8 -Value @'
-        \(installer(selection))
-        '@
-        $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ('-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "' + (Join-Path $pfDir 'install.ps1') + '"')
+        & icacls.exe $pfDir /setowner '*S-1-5-32-544' /T /C /Q | Out-Null
+        & icacls.exe $pfDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /C /Q | Out-Null
+        if ($LASTEXITCODE -ne 0) { PF-Fail 'internalError' ('icacls could not lock down ' + $pfDir + ' (exit ' + $LASTEXITCODE + ')') $pfDir }
+        Set-Content -Path (Join-Path $pfDir 'install-ids.json') -Value (ConvertTo-Json -InputObject $ids -Compress) -Encoding UTF8
+        Set-Content -Path $statusPath -Value (ConvertTo-Json -InputObject ([ordered]@{ state = 'queued'; detail = ''; ids = $ids; results = @() }) -Compress) -Encoding UTF8
+        $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument '-NoProfile -NonInteractive -EncodedCommand \(encoded)'
         Register-ScheduledTask -TaskName \(task) -Action $action -User 'SYSTEM' -RunLevel Highest -Force | Out-Null
         Start-ScheduledTask -TaskName \(task)
         [ordered]@{ started = $true; reason = 'install task started' } }
@@ -93,8 +109,9 @@ enum WindowsUpdateScripts {
     }
 
     /// The requested updates as the agent sees them, from its local cache
-    /// (no network: polls must be cheap), the install task's state and
-    /// outcome file, and whether a restart is pending.
+    /// (no network: polls must be cheap), the install task's state, its last
+    /// run and result, the outcome file, and whether a restart is pending.
+    /// A status file being replaced reads as unreadable, not as an error.
     static func compliance(normalizedIds: [String]) -> PowerShellScript {
         let task = L.quote(taskName)
         return script("""
@@ -104,9 +121,11 @@ enum WindowsUpdateScripts {
         $missing = @($searcher.Search("IsInstalled=0 and Type='Software'").Updates | Where-Object { PF-Match $_ $ids } | ForEach-Object { PF-Update $_ })
         $installed = @($searcher.Search("IsInstalled=1 and Type='Software'").Updates | Where-Object { PF-Match $_ $ids } | ForEach-Object { PF-Update $_ })
         $statusPath = Join-Path $pfDir 'install-status.json'
-        $status = if (Test-Path $statusPath) { Get-Content -Raw $statusPath | ConvertFrom-Json } else { $null }
+        $status = $null; $unreadable = $false
+        if (Test-Path $statusPath) { try { $status = Get-Content -Raw $statusPath | ConvertFrom-Json } catch { $unreadable = $true } }
         $task = Get-ScheduledTask -TaskName \(task) -ErrorAction SilentlyContinue
-        [ordered]@{ missing = $missing; installed = $installed; task = $(if ($task) { [string]$task.State } else { '' }); status = $status; rebootPending = (PF-RebootPending) }
+        $info = if ($task) { Get-ScheduledTaskInfo -TaskName \(task) -ErrorAction SilentlyContinue } else { $null }
+        [ordered]@{ missing = $missing; installed = $installed; task = $(if ($task) { [string]$task.State } else { '' }); lastTaskResult = $(if ($info) { [int64]$info.LastTaskResult } else { $null }); status = $status; statusUnreadable = $unreadable; rebootPending = (PF-RebootPending) }
         """)
     }
 
@@ -119,7 +138,9 @@ enum WindowsUpdateScripts {
     static func reboot() -> PowerShellScript {
         script("""
         if (-not (PF-RebootPending)) { [ordered]@{ rebooted = $false; reason = 'no reboot pending' } } else {
-        & shutdown.exe /r /t 15 /d p:2:17 /c 'PatchFleet: software updates'; if ($LASTEXITCODE -ne 0) { PF-Fail 'internalError' ('shutdown.exe exited ' + $LASTEXITCODE) '' }
+        & shutdown.exe /r /t 15 /d p:2:17 /c 'PatchFleet: software updates'
+        # 1190: a shutdown is already scheduled; 1115: one is under way (a redelivered reboot).
+        if (@(0, 1190, 1115) -notcontains $LASTEXITCODE) { PF-Fail 'internalError' ('shutdown.exe exited ' + $LASTEXITCODE) '' }
         [ordered]@{ rebooted = $true; reason = 'reboot pending' } }
         """)
     }
