@@ -76,7 +76,10 @@ enum ConfigMgrScripts {
     /// (`SMS_UpdateComplianceStatus.Status` 1, "not required": not
     /// applicable, or superseded on it), by update GUID. Status 0 (the
     /// client has not reported) and 2/3 (required, installed) keep an
-    /// update. The provider is the site server the scripts run on.
+    /// update. The class keys a device as `MachineID` (its ResourceID). A
+    /// target host with no live device fails the call, and the job: its
+    /// deploy step could only fail later, with the host already drained.
+    /// The provider is the site server the scripts run on.
     static func notRequired(site: String, group: String, hosts: [String]) -> PowerShellScript {
         script(site, """
         $ns = \(L.quote("root\\SMS\\site_" + site))
@@ -86,7 +89,7 @@ enum ConfigMgrScripts {
         Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { $ci[[int]$_.CI_ID] = ([string]$_.CI_UniqueID).ToLower() }
         foreach ($h in \(L.array(hosts))) {
         $d = PF-Device $h
-        $not = @(Get-CimInstance -Namespace $ns -ClassName SMS_UpdateComplianceStatus -Filter ('ResourceID = ' + [int]$d.ResourceID + ' AND Status = 1') | Where-Object { $ci.ContainsKey([int]$_.CI_ID) } | ForEach-Object { $ci[[int]$_.CI_ID] })
+        $not = @(Get-CimInstance -Namespace $ns -ClassName SMS_UpdateComplianceStatus -Filter ('MachineID = ' + [int]$d.ResourceID + ' AND Status = 1') | Where-Object { $ci.ContainsKey([int]$_.CI_ID) } | ForEach-Object { $ci[[int]$_.CI_ID] })
         [ordered]@{ host = $h; notRequired = $not } }
         """, .list)
     }

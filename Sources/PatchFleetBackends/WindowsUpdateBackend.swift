@@ -100,12 +100,15 @@ enum WindowsUpdateMapping {
         let missing = reply["missing"].elements, installedList = reply["installed"].elements
         let status = reply["status"]
         let state = status["state"].string ?? ""
-        let taskRunning = reply["task"].string == "Running"
+        // Queued: Task Scheduler has it and will run it.
+        let taskRunning = ["Running", "Queued"].contains(reply["task"].string ?? "")
         let unreadable = reply["statusUnreadable"].bool == true
         // Only an outcome for these ids counts: the file may be a former job's.
         let statusIds = Set(status["ids"].elements.compactMap(\.string).map(UpdateIdentity.normalize))
         let finished = !taskRunning && ["done", "failed"].contains(state)
-        let stalled = !taskRunning && !unreadable && unfinishedStates.contains(state)
+        // A queued status with the task not (yet) running is left to the
+        // install timeout: the task may simply not have started.
+        let stalled = !taskRunning && !unreadable && unfinishedStates.contains(state) && state != "queued"
         var installed: [String] = [], pending: [String] = [], failed: [UpdateFailure] = []
         var atWork = taskRunning || unreadable
         for id in requested {

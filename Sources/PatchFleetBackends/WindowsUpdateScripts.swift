@@ -22,7 +22,10 @@ enum WindowsUpdateScripts {
 
     static func setup() -> [String] {
         [
-            "$pfDir = Join-Path $env:ProgramData 'PatchFleet'",
+            // SYSTEM's own profile: only SYSTEM and Administrators may write
+            // there (any user may create folders in ProgramData, and one who
+            // made ours first could rewrite the status the polls trust).
+            #"$pfDir = Join-Path $env:SystemRoot 'System32\config\systemprofile\AppData\Local\PatchFleet'"#,
             // Three sources, as the servicing stack spreads it: the agent's
             // own flag, Component Based Servicing, and Windows Update's key.
             #"function PF-RebootPending { $si = [bool](New-Object -ComObject Microsoft.Update.SystemInfo).RebootRequired; $cbs = Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'; $wu = Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'; ($si -or $cbs -or $wu) }"#,
@@ -39,18 +42,23 @@ enum WindowsUpdateScripts {
     /// What the SYSTEM task runs: search, download, install the matching
     /// updates, writing its progress and each update's result to
     /// install-status.json (with the ids it ran for, so a later job never
-    /// reads an earlier job's outcome as its own). The status is written to
-    /// a temporary file and moved into place, so a poll never reads half of
-    /// it. The ids come from install-ids.json: the double parentheses make
-    /// Windows PowerShell 5.1 enumerate the array ConvertFrom-Json passes
-    /// down whole (one element, the whole array, otherwise).
-    static func installer(_ selection: ServerSelection) -> String {
+    /// reads an earlier job's outcome as its own). It travels inline, as the
+    /// task's `-EncodedCommand`, ids included: no file anyone could swap,
+    /// and no execution policy applies. The status is written to a
+    /// temporary file that replaces the old one, retried while a poll holds
+    /// it open; a status that cannot be written is never the install's
+    /// outcome.
+    static func installer(_ selection: ServerSelection, normalizedIds: [String]) -> String {
         """
         $ErrorActionPreference = 'Stop'
-        $dir = Join-Path $env:ProgramData 'PatchFleet'
+        $dir = Join-Path $env:SystemRoot 'System32\\config\\systemprofile\\AppData\\Local\\PatchFleet'
         $statusPath = Join-Path $dir 'install-status.json'
-        $ids = @((Get-Content -Raw (Join-Path $dir 'install-ids.json') | ConvertFrom-Json))
-        function Write-Status($state, $detail, $results) { $tmp = $statusPath + '.tmp'; [ordered]@{ state = $state; detail = $detail; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @($results) } | ConvertTo-Json -Depth 4 -Compress | Set-Content -Path $tmp -Encoding UTF8; Move-Item -Path $tmp -Destination $statusPath -Force }
+        $ids = \(L.array(normalizedIds))
+        function Write-Status($state, $detail, $results) {
+        $tmp = $statusPath + '.tmp'
+        [ordered]@{ state = $state; detail = $detail; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @($results) } | ConvertTo-Json -Depth 4 -Compress | Set-Content -Path $tmp -Encoding UTF8
+        for ($i = 0; $i -lt 20; $i++) { try { if (Test-Path $statusPath) { [System.IO.File]::Replace($tmp, $statusPath, $null) } else { [System.IO.File]::Move($tmp, $statusPath) }; return } catch { Start-Sleep -Milliseconds 250 } }
+        }
         try {
         Write-Status 'searching' '' @()
         $session = New-Object -ComObject Microsoft.Update.Session
@@ -77,30 +85,23 @@ enum WindowsUpdateScripts {
 
     /// Observe, then act: a task still running for these ids is left to
     /// finish (a redelivered install asks nothing twice); one running for
-    /// other ids (a job given up on) is a conflict the saga retries.
-    /// Otherwise the directory is locked down to SYSTEM and Administrators
-    /// (by SID: any user may create folders in ProgramData, and a folder
-    /// someone else made first would let them rewrite the ids or the
-    /// status), the ids and a queued status are written, and the SYSTEM task
-    /// is (re)registered with the installer inline (`-EncodedCommand`: no
-    /// script file to swap, and no execution policy applies) and started.
+    /// other ids (a job given up on) is a conflict the saga retries (a
+    /// status that cannot be read right now is taken as these ids). Otherwise
+    /// a queued status is written and the SYSTEM task is (re)registered with
+    /// the installer inline and started.
     static func install(normalizedIds: [String], selection: ServerSelection) -> PowerShellScript {
         let task = L.quote(taskName)
-        let encoded = PowerShellScript.encode(installer(selection))
+        let encoded = PowerShellScript.encode(installer(selection, normalizedIds: normalizedIds))
         return script("""
         $ids = \(L.array(normalizedIds))
         $task = Get-ScheduledTask -TaskName \(task) -ErrorAction SilentlyContinue
         $statusPath = Join-Path $pfDir 'install-status.json'
-        if ($task -and [string]$task.State -eq 'Running') {
-        $running = @(); try { $running = @((Get-Content -Raw $statusPath | ConvertFrom-Json).ids) } catch { }
+        if ($task -and @('Running', 'Queued') -contains [string]$task.State) {
+        $running = $ids; try { $running = @((Get-Content -Raw $statusPath | ConvertFrom-Json).ids) } catch { }
         if ((@($ids | Where-Object { $running -notcontains $_ }).Count -gt 0) -or (@($running | Where-Object { $ids -notcontains $_ }).Count -gt 0)) { PF-Fail 'conflict' ('an install task for other updates is running (' + ($running -join ', ') + ')') '' }
         [ordered]@{ started = $false; reason = 'an install task for these updates is already running' } } else {
         New-Item -ItemType Directory -Force -Path $pfDir | Out-Null
-        & icacls.exe $pfDir /setowner '*S-1-5-32-544' /T /C /Q | Out-Null
-        & icacls.exe $pfDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /C /Q | Out-Null
-        if ($LASTEXITCODE -ne 0) { PF-Fail 'internalError' ('icacls could not lock down ' + $pfDir + ' (exit ' + $LASTEXITCODE + ')') $pfDir }
-        Set-Content -Path (Join-Path $pfDir 'install-ids.json') -Value (ConvertTo-Json -InputObject $ids -Compress) -Encoding UTF8
-        Set-Content -Path $statusPath -Value (ConvertTo-Json -InputObject ([ordered]@{ state = 'queued'; detail = ''; ids = $ids; results = @() }) -Compress) -Encoding UTF8
+        Set-Content -Path $statusPath -Value (ConvertTo-Json -InputObject ([ordered]@{ state = 'queued'; detail = ''; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @() }) -Compress) -Encoding UTF8
         $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument '-NoProfile -NonInteractive -EncodedCommand \(encoded)'
         Register-ScheduledTask -TaskName \(task) -Action $action -User 'SYSTEM' -RunLevel Highest -Force | Out-Null
         Start-ScheduledTask -TaskName \(task)

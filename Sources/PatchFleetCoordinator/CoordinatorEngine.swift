@@ -144,6 +144,7 @@ public actor CoordinatorEngine {
             return await reject(spec.id, messageId: messageId, [ValidationProblem(
                 path: "updates.updateList", message: "cannot read which of the list's updates each host needs: \(error)")])
         }
+        var preSkipped: [(from: HostSagaState, to: HostSagaState)] = []
         let sagas = targets.map { target -> HostSagaState in
             let skipped = notNeeded[target.host] ?? []
             let own = updateIds.filter { !skipped.contains(UpdateIdentity.normalize($0)) }
@@ -152,13 +153,18 @@ public actor CoordinatorEngine {
             guard own.isEmpty else { return saga }
             // Nothing to install here: never drained or restarted for nothing.
             let reason = "nothing in update list '\(spec.updates.updateList ?? "")' applies to this host (the patch manager reports every update not required)"
-            return HostSaga.reduce(saga, .control(saga.sagaId, at: at, .skip(ReasonPayload(reason: reason)))).0
+            let ended = HostSaga.reduce(saga, .control(saga.sagaId, at: at, .skip(ReasonPayload(reason: reason)))).0
+            preSkipped.append((saga, ended))
+            return ended
         }
         do {
             let accepted = try OutboxEntry.event(FleetEvent(at: at, .job(JobStateChange(jobId: spec.id, state: PatchFleetWire.JobState.accepted))),
                                                  topology: topology, at: at)
+            // A host skipped at submission is announced like any other ending.
+            let endings = try preSkipped.flatMap { try messages(for: [], from: $0.from, to: $0.to, causation: nil) }
             try await store.createJob(JobRecord(spec: spec, state: PatchFleetStore.JobState.running, submittedAt: at,
-                                                submissionMessageId: messageId), sagas: sagas, outbox: [accepted])
+                                                submissionMessageId: messageId), sagas: sagas, outbox: [accepted] + endings)
+            for (from, to) in preSkipped { metrics.transition(from: from, to: to, at: at) }
         } catch SagaStoreError.duplicateJob {
             return await duplicateJobId(spec.id, messageId: messageId)
         } catch SagaStoreError.hostAlreadyHeld(let host, _, let otherJob) {

@@ -115,8 +115,9 @@ public protocol UpdateBackend: Sendable {
     /// For a list this manager answered (`updateList(named:)`): by host, the
     /// ids of the list the manager knows the host does not need (not
     /// applicable, or superseded on it). A host with nothing left is not
-    /// patched at all; one the manager knows nothing about keeps the whole
-    /// list. Read once, at submission.
+    /// patched at all; one the manager has not heard from about an update
+    /// keeps it. A host the manager has no record of is an error (its
+    /// deploy could only fail, after the drain). Read once, at submission.
     func updatesNotNeeded(in list: UpdateList, onHosts hosts: [String]) async throws(BackendError) -> [String: Set<String>]
 }
 

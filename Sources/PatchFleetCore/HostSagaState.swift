@@ -387,6 +387,9 @@ public struct HostSagaState: Codable, Sendable, Hashable {
     public var isPending: Bool { phase == .pending }
     /// Started and not finished: holds one of its cluster's slots.
     public var isActive: Bool { phase != .pending && phase != .done }
+    /// Was started by the scheduler at some point (a saga skipped before it
+    /// ever started, at submission or by the scheduler, never was).
+    public var hasStarted: Bool { !isPending && startedAt != nil }
 
     /// VMs this saga moved away and will still move home (Rule 3). Another
     /// host holding them must not be drained meanwhile, or two sagas would

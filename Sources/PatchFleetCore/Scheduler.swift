@@ -123,7 +123,10 @@ public struct Scheduler: SchedulingStrategy {
         // cluster's slice: scanning all VMs per host made a decision on
         // 10,000 hosts quadratic (see docs/benchmarks.md, `scale`).
         let index = ClusterIndex(input.inventory, estimates: policy.estimates)
-        let started = groups.mapValues { group in group.contains { !$0.isPending } }
+        // A cluster is under way once one of its hosts started: one skipped
+        // before it ever started (nothing to install, a stopped cluster)
+        // holds no cluster slot.
+        let started = groups.mapValues { group in group.contains(where: \.hasStarted) }
         let work = groups.mapValues { remainingWork($0, input, index) }
         let orderedKeys = groups.keys.sorted { lhs, rhs in
             let lStarted = started[lhs]!, rStarted = started[rhs]!
@@ -133,7 +136,7 @@ public struct Scheduler: SchedulingStrategy {
             return lhs < rhs
         }
         var clustersInProgress = groups.values.filter { group in
-            group.contains { !$0.isPending } && group.contains { !$0.isDone }
+            group.contains(where: \.hasStarted) && group.contains { !$0.isDone }
         }.count
 
         for key in orderedKeys {
@@ -147,7 +150,7 @@ public struct Scheduler: SchedulingStrategy {
                 }
                 continue
             }
-            var inProgress = group.contains { !$0.isPending }
+            var inProgress = group.contains(where: \.hasStarted)
             if !inProgress && clustersInProgress >= policy.maxParallelClusters {
                 decision.waiting += waitingHosts.map {
                     HostDeferral(host: $0.host, reason: "waiting for a cluster slot (maxParallelClusters: \(policy.maxParallelClusters))")

@@ -30,7 +30,9 @@ public struct RunReport: Codable, Sendable, Hashable {
         startedAt = hosts.compactMap(\.startedAt).min()
         let lastStep = hosts.compactMap { $0.finishedAt ?? $0.steps.last?.endsAt }.max()
         endedAt = lastStep ?? (job.state.isTerminal ? job.updatedAt : nil)
-        updateIds = sagas.first?.state.updateIds ?? []
+        // Each host's own list (an update group is scoped per host): all of them, in order.
+        var seen = Set<String>()
+        updateIds = sagas.flatMap(\.state.updateIds).filter { seen.insert($0).inserted }
         totals = RunTotals(hosts)
         let grouped = Dictionary(grouping: hosts) { $0.cluster }
         clusters = grouped.map { ClusterRun(name: $0.key, hosts: $0.value) }

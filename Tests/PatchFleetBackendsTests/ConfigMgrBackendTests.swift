@@ -114,7 +114,8 @@ struct ConfigMgrBackendTests {
             "Get-CMSoftwareUpdate -UpdateGroup $g[0] -Fast | ForEach-Object { $ci[[int]$_.CI_ID] = ([string]$_.CI_UniqueID).ToLower() }",
             "foreach ($h in @('hv01.contoso.com','hv02.contoso.com','hv03.contoso.com')) {",
             "$d = PF-Device $h",
-            "-ClassName SMS_UpdateComplianceStatus -Filter ('ResourceID = ' + [int]$d.ResourceID + ' AND Status = 1')",
+            // The class keys the device as MachineID (no ResourceID property).
+            "-ClassName SMS_UpdateComplianceStatus -Filter ('MachineID = ' + [int]$d.ResourceID + ' AND Status = 1')",
         ])
         #expect(PowerShellLexer.balanced(body))
         #expect(try await backend(FakeSSH([])).updatesNotNeeded(in: list, onHosts: []).isEmpty, "no hosts, no call")

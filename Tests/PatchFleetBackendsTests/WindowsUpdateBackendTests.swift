@@ -29,22 +29,25 @@ struct WindowsUpdateBackendTests {
             // Observe, then act: a task still running for these ids is left
             // to finish; one running for other ids is a conflict.
             "$task = Get-ScheduledTask -TaskName 'PatchFleet Windows Update' -ErrorAction SilentlyContinue",
-            "if ($task -and [string]$task.State -eq 'Running') {",
+            "if ($task -and @('Running', 'Queued') -contains [string]$task.State) {",
+            // A status that cannot be read right now is taken as these ids, never as a conflict.
+            "$running = $ids; try { $running = @((Get-Content -Raw $statusPath | ConvertFrom-Json).ids) } catch { }",
             "PF-Fail 'conflict' ('an install task for other updates is running (' + ($running -join ', ') + ')') ''",
             "[ordered]@{ started = $false; reason = 'an install task for these updates is already running' } } else {",
-            // Only SYSTEM and Administrators may write where the task reads, by SID.
-            "& icacls.exe $pfDir /setowner '*S-1-5-32-544' /T /C /Q | Out-Null",
-            "& icacls.exe $pfDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /C /Q | Out-Null",
             "Register-ScheduledTask -TaskName 'PatchFleet Windows Update' -Action $action -User 'SYSTEM' -RunLevel Highest -Force",
             "Start-ScheduledTask -TaskName 'PatchFleet Windows Update'",
         ])
         // The installer travels inline, encoded: no script file to swap, no execution policy.
-        let installer = WindowsUpdateScripts.installer(.managedServer)
+        let installer = WindowsUpdateScripts.installer(.managedServer, normalizedIds: ["5031364", "8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c"])
         #expect(call.body.contains("-Argument '-NoProfile -NonInteractive -EncodedCommand \(PowerShellScript.encode(installer))'"))
+        // Where SYSTEM keeps the status: its own profile, which no user may write.
+        let systemProfile = "Join-Path $env:SystemRoot 'System32\\config\\systemprofile\\AppData\\Local\\PatchFleet'"
+        #expect(installer.contains("$dir = \(systemProfile)") && call.script.contains("$pfDir = \(systemProfile)"))
         expectScript(installer, contains: [
-            // ConvertFrom-Json in 5.1 passes an array down whole: the double parentheses enumerate it.
-            "$ids = @((Get-Content -Raw (Join-Path $dir 'install-ids.json') | ConvertFrom-Json))",
-            "Set-Content -Path $tmp -Encoding UTF8; Move-Item -Path $tmp -Destination $statusPath -Force",
+            // The ids travel in the encoded installer itself: no file, no 5.1 JSON-array surprise.
+            "$ids = @('5031364','8b0f5c44-1c3e-4a55-b0f5-6e9d6c7a8b9c')",
+            // Replaced whole, retried while a poll holds the file; never the install's outcome.
+            "if (Test-Path $statusPath) { [System.IO.File]::Replace($tmp, $statusPath, $null) } else { [System.IO.File]::Move($tmp, $statusPath) }; return } catch { Start-Sleep -Milliseconds 250 }",
             "$searcher.ServerSelection = 1",
             "$found = $searcher.Search(\"IsInstalled=0 and IsHidden=0 and Type='Software'\").Updates",
             "if (-not $u.EulaAccepted) { $u.AcceptEula() }",

@@ -75,6 +75,36 @@ struct UpdateGroupScopingTests {
         let h2 = try #require(sagas["H2"])
         #expect(h2.isDone && h2.outcome?.kind == .skipped && h2.startedAt == nil, "never drained or restarted for nothing")
         #expect(h2.outcome?.reason?.contains("nothing in update list '2026-11 Servers' applies to this host") == true)
+        // Announced like any ending: a host event for H2 is in the outbox with the job's.
+        let events = try await store.pendingOutbox(limit: 100, readyAt: nil).filter { $0.exchange == FleetTopology(prefix: "scoped").eventsExchange }
+        let hostEvents = try events.compactMap { message -> HostStateChange? in
+            guard case .host(let change) = try WireCoding.decode(FleetEvent.self, from: message.body).event else { return nil }
+            return change
+        }
+        #expect(hostEvents.contains { $0.host == "H2" && $0.outcome?.kind == .skipped }, "\(hostEvents)")
+    }
+
+    /// A host skipped before it ever started holds no cluster slot: with
+    /// one cluster at a time, a cluster whose first host needed nothing does
+    /// not count as under way beside the one that is.
+    @Test func aHostSkippedAtSubmissionHoldsNoClusterSlot() async throws {
+        var inventory = Inventory()
+        inventory.clusters = [Cluster(name: "C1"), Cluster(name: "C2")]
+        inventory.hosts = ["H1", "H2"].map { Host(name: $0, cluster: "C1", memoryMB: 65_536) }
+            + ["J1", "J2"].map { Host(name: $0, cluster: "C2", memoryMB: 65_536) }
+        var policy = Policy()
+        policy.maxParallelClusters = 1
+        let sagas = [("H1", "C1"), ("H2", "C1"), ("J1", "C2"), ("J2", "C2")].map { host, cluster in
+            HostSagaState(jobId: "nov", target: TargetHost(host: host, cluster: cluster), policy: policy, updateIds: ["guid-cu-2022"],
+                          deploymentCollection: "PatchFleet nov")
+        }.map { saga -> HostSagaState in
+            // H1 and J1 need nothing: skipped at submission, never started.
+            guard saga.host == "H1" || saga.host == "J1" else { return saga }
+            return HostSaga.reduce(saga, .control(saga.sagaId, at: Instant(secondsSinceEpoch: 0), .skip(ReasonPayload(reason: "nothing applies")))).0
+        }
+        let decision = Scheduler().decide(SchedulingInput(policy: policy, sagas: sagas, inventory: inventory,
+                                                          now: Instant(secondsSinceEpoch: 1), control: JobControl()))
+        #expect(decision.start.count == 1, "one cluster at a time: \(decision.start)")
     }
 
     @Test func idsNamedExplicitlyAreKeptAndCatalogListsAreNeverScoped() async throws {
