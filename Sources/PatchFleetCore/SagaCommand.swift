@@ -106,6 +106,17 @@ public struct WaitForHostRequest: Codable, Sendable, Hashable {
         self.timeoutSeconds = timeoutSeconds
         self.wantsReading = wantsReading
     }
+
+    /// The answer to this request for one look (nil: back, answering, no
+    /// restart pending), as the saga that sent it understands answers.
+    public func answer(_ look: HostNotBack?) -> EventBody {
+        guard wantsReading == true else {
+            // An older coordinator's saga: an answering host is back, as it was.
+            guard let look, look.reading != .restartPending else { return .hostAnswered }
+            return .hostNotBack(HostNotBack(detail: look.detail))
+        }
+        return look.map(EventBody.hostNotBack) ?? .hostAnswered
+    }
 }
 
 /// Move a VM back to its recorded host (Rule 3). The worker observes first:

@@ -62,6 +62,32 @@ public struct HostNotBack: Codable, Sendable, Hashable {
         self.detail = detail
         self.reading = reading
     }
+
+    // The readings as the worker and its simulator twin word them (both
+    // answer alike, `CommandExecutorTests`).
+
+    public static func down(_ host: String, _ status: HostStatus) -> HostNotBack {
+        HostNotBack(detail: "host '\(host)' is \(status.rawValue)", reading: .down)
+    }
+
+    public static func notResponding(_ host: String, _ status: HostStatus) -> HostNotBack {
+        HostNotBack(detail: "host '\(host)' is \(status.rawValue) but not responding", reading: .notResponding)
+    }
+
+    public static func updateClientSilent(_ host: String, _ status: HostStatus, _ error: BackendError) -> HostNotBack {
+        HostNotBack(detail: "host '\(host)' is \(status.rawValue), but its update client does not answer yet: \(error.message)",
+                    reading: .updateClientSilent)
+    }
+
+    public static func restartPending(_ host: String) -> HostNotBack {
+        HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", reading: .restartPending)
+    }
+
+    /// An update client's error that means "not answering yet" (still
+    /// starting, or a passing network error), not a failed look.
+    public static func isUpdateClientSilence(_ error: BackendError) -> Bool {
+        error.code == .unreachable || error.code == .timeout
+    }
 }
 
 public struct HealthReport: Codable, Sendable, Hashable {

@@ -123,23 +123,18 @@ extension DatacenterModel {
             return Ticket(at: now, result: .failure(BackendError(.notFound, "Unable to find a host named '\(host)'")))
         }
         if info.status == .rebooting || info.status == .down {
-            return Ticket(at: now, result: .success(HostNotBack(detail: "host '\(host)' is \(info.status.rawValue)", reading: .down)))
+            return Ticket(at: now, result: .success(.down(host, info.status)))
         }
         let health = health(of: host, at: time)
         guard case .success(let answer) = health.result, answer.responding else {
-            return Ticket(at: health.at, result: health.result.map { _ in
-                HostNotBack(detail: "host '\(host)' is \(info.status.rawValue) but not responding", reading: .notResponding)
-            })
+            return Ticket(at: health.at, result: health.result.map { _ in .notResponding(host, info.status) })
         }
         let pending = isPendingReboot(host: host, at: health.at)
         switch pending.result {
         case .success(let stillPending):
-            return Ticket(at: pending.at, result: .success(stillPending
-                ? HostNotBack(detail: "host '\(host)' answers and still reports a restart pending", reading: .restartPending) : nil))
-        case .failure(let error) where error.code == .unreachable || error.code == .timeout:
-            return Ticket(at: pending.at, result: .success(HostNotBack(
-                detail: "host '\(host)' is \(info.status.rawValue), but its update client does not answer yet: \(error.message)",
-                reading: .updateClientSilent)))
+            return Ticket(at: pending.at, result: .success(stillPending ? .restartPending(host) : nil))
+        case .failure(let error) where HostNotBack.isUpdateClientSilence(error):
+            return Ticket(at: pending.at, result: .success(.updateClientSilent(host, info.status, error)))
         case .failure(let error):
             return Ticket(at: pending.at, result: .failure(error))
         }

@@ -33,13 +33,7 @@ extension DatacenterModel {
             }
             return reply(reboot(host: ref.host, at: time), command) { _ in .rebootIssued }
         case .waitForHost(let request):
-            return reply(lookForHost(request.host, at: time), command) { reading in
-                guard request.wantsReading == true else {
-                    guard let reading, reading.reading != .restartPending else { return .hostAnswered }
-                    return .hostNotBack(HostNotBack(detail: reading.detail))
-                }
-                return reading.map { .hostNotBack($0) } ?? .hostAnswered
-            }
+            return reply(lookForHost(request.host, at: time), command) { request.answer($0) }
         case .pollCompliance(let request):
             return reply(compliance(host: request.host, updateIds: request.updateIds, at: time), command) { .complianceReported($0) }
         case .deployUpdates(let request):

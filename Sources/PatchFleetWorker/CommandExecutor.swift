@@ -123,35 +123,24 @@ public struct CommandExecutor: Sendable {
     /// deploy slot (and a task) for all of them. The saga looks again on a
     /// delayed timer until its reboot deadline (`HostSaga`, `hostNotBack`).
     func waitForHost(_ request: WaitForHostRequest) async throws(BackendError) -> EventBody {
-        let reading = try await lookAtHost(request.host)
-        guard request.wantsReading == true else {
-            // An older coordinator's saga: an answering host is back, as it was.
-            guard let reading, reading.reading != .restartPending else { return .hostAnswered }
-            return .hostNotBack(HostNotBack(detail: reading.detail))
-        }
-        return reading.map(EventBody.hostNotBack) ?? .hostAnswered
+        request.answer(try await lookAtHost(request.host))
     }
 
     /// nil: back, answering, its update client too, no restart pending.
     private func lookAtHost(_ name: String) async throws(BackendError) -> HostNotBack? {
         let host = try await virtualization.host(named: name)
-        if host.status == .rebooting || host.status == .down {
-            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue)", reading: .down)
-        }
-        guard try await virtualization.hostHealth(name).responding else {
-            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue) but not responding", reading: .notResponding)
-        }
+        if host.status == .rebooting || host.status == .down { return .down(name, host.status) }
+        guard try await virtualization.hostHealth(name).responding else { return .notResponding(name, host.status) }
         let pending: Bool
         do {
             pending = try await updates.pendingReboot(host: name)
-        } catch where error.code == .unreachable || error.code == .timeout {
-            return HostNotBack(detail: "host '\(name)' is \(host.status.rawValue), but its update client does not answer yet: \(error.message)",
-                               reading: .updateClientSilent)
+        } catch where HostNotBack.isUpdateClientSilence(error) {
+            return .updateClientSilent(name, host.status, error)
         }
         // A restart request returns before the host goes down: until it has,
         // the host answers with its restart still pending (the saga tells
         // that from a host that restarted and wants another).
-        return pending ? HostNotBack(detail: "host '\(name)' answers and still reports a restart pending", reading: .restartPending) : nil
+        return pending ? .restartPending(name) : nil
     }
 
     func deploy(_ request: DeployRequest) async throws(BackendError) -> EventBody {
