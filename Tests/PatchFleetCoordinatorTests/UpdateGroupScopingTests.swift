@@ -2,6 +2,7 @@ import Foundation
 import PatchFleetCore
 import PatchFleetSimulator
 import PatchFleetStore
+import PatchFleetTestSupport
 import PatchFleetWire
 import Synchronization
 import Testing
@@ -14,13 +15,13 @@ import Testing
 @Suite("Update groups scoped per host")
 struct UpdateGroupScopingTests {
     /// The simulator's update backend, plus a managed list and what each host does not need.
-    final class ManagedLists: UpdateBackend {
-        let base: SimulatedDatacenter
+    final class ManagedLists: ForwardingUpdateBackend {
+        let base: any UpdateBackend
         let list: UpdateList
         let notNeeded: [String: Set<String>]
         let asked = Mutex<[[String]]>([])
 
-        init(base: SimulatedDatacenter, list: UpdateList, notNeeded: [String: Set<String>]) {
+        init(base: any UpdateBackend, list: UpdateList, notNeeded: [String: Set<String>]) {
             self.base = base
             self.list = list
             self.notNeeded = notNeeded
@@ -31,18 +32,6 @@ struct UpdateGroupScopingTests {
             asked.withLock { $0.append(hosts) }
             return notNeeded
         }
-        func collectionMembers(_ c: String) async throws(BackendError) -> [String] { try await base.collectionMembers(c) }
-        func ensureCollection(_ c: String) async throws(BackendError) { try await base.ensureCollection(c) }
-        func addHost(_ h: String, toCollection c: String) async throws(BackendError) { try await base.addHost(h, toCollection: c) }
-        func refreshPolicy(host: String) async throws(BackendError) { try await base.refreshPolicy(host: host) }
-        func triggerInstall(host: String, updateIds: [String]) async throws(BackendError) {
-            try await base.triggerInstall(host: host, updateIds: updateIds)
-        }
-        func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport {
-            try await base.compliance(host: host, updateIds: updateIds)
-        }
-        func pendingReboot(host: String) async throws(BackendError) -> Bool { try await base.pendingReboot(host: host) }
-        func reboot(host: String) async throws(BackendError) { try await base.reboot(host: host) }
     }
 
     static let group = UpdateList(name: "2026-11 Servers", updateIds: ["guid-cu-2022", "guid-cu-2019", "guid-net"])

@@ -1,5 +1,6 @@
 import PatchFleetCore
 import PatchFleetSimulator
+import PatchFleetTestSupport
 import Testing
 @testable import PatchFleetWorker
 
@@ -150,20 +151,9 @@ import Testing
     /// pending: the look says so instead of "back" (the saga waits for it
     /// to go down).
     @Test func aHostStillPendingItsRestartIsNotBack() async throws {
-        struct RestartNotBegun: UpdateBackend {
-            let base: SimulatedDatacenter
-            func collectionMembers(_ c: String) async throws(BackendError) -> [String] { try await base.collectionMembers(c) }
-            func ensureCollection(_ c: String) async throws(BackendError) { try await base.ensureCollection(c) }
-            func addHost(_ h: String, toCollection c: String) async throws(BackendError) { try await base.addHost(h, toCollection: c) }
-            func refreshPolicy(host: String) async throws(BackendError) { try await base.refreshPolicy(host: host) }
-            func triggerInstall(host: String, updateIds: [String]) async throws(BackendError) {
-                try await base.triggerInstall(host: host, updateIds: updateIds)
-            }
-            func compliance(host: String, updateIds: [String]) async throws(BackendError) -> ComplianceReport {
-                try await base.compliance(host: host, updateIds: updateIds)
-            }
+        struct RestartNotBegun: ForwardingUpdateBackend {
+            let base: any UpdateBackend
             func pendingReboot(host: String) async throws(BackendError) -> Bool { true }
-            func reboot(host: String) async throws(BackendError) { try await base.reboot(host: host) }
         }
         let dc = Self.datacenter()
         let executor = CommandExecutor(virtualization: dc, updates: RestartNotBegun(base: dc), timing: Self.executor(dc).timing)
