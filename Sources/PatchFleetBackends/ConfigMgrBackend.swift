@@ -82,8 +82,8 @@ public struct ConfigMgrBackend: UpdateBackend {
     /// update GUID, leaving out expired and superseded ones (a host that has
     /// the newer update never needs the older, and no client installs an
     /// expired one: a saga would wait for compliance that never comes).
-    /// nil when the site has no group of that name. Every update left must
-    /// apply to every host the job targets (docs/backends.md).
+    /// nil when the site has no group of that name. Scoped per host at
+    /// submission by `updatesNotNeeded(in:onHosts:)`.
     public func updateList(named name: String) async throws(BackendError) -> UpdateList? {
         let reply: JSONValue
         do {

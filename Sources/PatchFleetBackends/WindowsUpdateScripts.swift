@@ -29,11 +29,14 @@ enum WindowsUpdateScripts {
             // Three sources, as the servicing stack spreads it: the agent's
             // own flag, Component Based Servicing, and Windows Update's key.
             #"function PF-RebootPending { $si = [bool](New-Object -ComObject Microsoft.Update.SystemInfo).RebootRequired; $cbs = Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'; $wu = Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'; ($si -or $cbs -or $wu) }"#,
-            // A job names updates by KB number (without "KB") or update GUID.
-            #"function PF-Match($u, $ids) { ((@($u.KBArticleIDs) | Where-Object { $ids -contains ([string]$_) }).Count -gt 0) -or ($ids -contains ([string]$u.Identity.UpdateID).ToLower()) }"#,
+            matchFunction,
             #"function PF-Update($u) { [ordered]@{ updateId = ([string]$u.Identity.UpdateID).ToLower(); kb = [string](@($u.KBArticleIDs) -join ','); title = [string]$u.Title } }"#,
         ]
     }
+
+    /// A job names updates by KB number (without "KB") or update GUID: the
+    /// one rule the polls and the installer (a script of its own) both use.
+    static let matchFunction = #"function PF-Match($u, $ids) { ((@($u.KBArticleIDs) | Where-Object { $ids -contains ([string]$_) }).Count -gt 0) -or ($ids -contains ([string]$u.Identity.UpdateID).ToLower()) }"#
 
     static func script(_ body: String, _ shape: PowerShellScript.ResultShape = .single) -> PowerShellScript {
         PowerShellScript(body: body, shape: shape, setup: setup())
@@ -54,6 +57,7 @@ enum WindowsUpdateScripts {
         $dir = Join-Path $env:SystemRoot 'System32\\config\\systemprofile\\AppData\\Local\\PatchFleet'
         $statusPath = Join-Path $dir 'install-status.json'
         $ids = \(L.array(normalizedIds))
+        \(matchFunction)
         function Write-Status($state, $detail, $results) {
         $tmp = $statusPath + '.tmp'
         [ordered]@{ state = $state; detail = $detail; ids = $ids; at = (Get-Date).ToUniversalTime().ToString('o'); results = @($results) } | ConvertTo-Json -Depth 4 -Compress | Set-Content -Path $tmp -Encoding UTF8
@@ -67,7 +71,7 @@ enum WindowsUpdateScripts {
         $searcher.ServerSelection = \(selection.rawValue)
         $found = $searcher.Search("IsInstalled=0 and IsHidden=0 and Type='Software'").Updates
         $todo = New-Object -ComObject Microsoft.Update.UpdateColl
-        foreach ($u in $found) { if (((@($u.KBArticleIDs) | Where-Object { $ids -contains ([string]$_) }).Count -gt 0) -or ($ids -contains ([string]$u.Identity.UpdateID).ToLower())) { if (-not $u.EulaAccepted) { $u.AcceptEula() }; [void]$todo.Add($u) } }
+        foreach ($u in $found) { if (PF-Match $u $ids) { if (-not $u.EulaAccepted) { $u.AcceptEula() }; [void]$todo.Add($u) } }
         if ($todo.Count -eq 0) { Write-Status 'done' 'nothing to install' @(); return }
         Write-Status 'downloading' ([string]$todo.Count + ' update(s)') @()
         $downloader = $session.CreateUpdateDownloader()

@@ -443,9 +443,7 @@ public actor CoordinatorEngine {
             return try await schedule(job, inventory: inventory, fresh: fresh)
         }
         if !decision.start.isEmpty && !fresh {
-            let now = try await observeInventory()
-            cachedInventory = (monotonicNow(), now)
-            return try await schedule(job, inventory: now, fresh: true)
+            return try await schedule(job, inventory: try await freshInventory(), fresh: true)
         }
         for skip in decision.skip {
             guard let saga = stored.first(where: { $0.state.host == skip.host }) else { continue }
@@ -579,9 +577,14 @@ public actor CoordinatorEngine {
     /// younger than `inventoryMaxAge`, else a fresh one.
     private func schedulingInventory() async throws(BackendError) -> (inventory: Inventory, fresh: Bool) {
         if let cached = cachedInventory, monotonicNow() - cached.read < inventoryMaxAge { return (cached.inventory, false) }
+        return (try await freshInventory(), true)
+    }
+
+    /// The inventory read now, and kept for the ticks that may reuse it.
+    private func freshInventory() async throws(BackendError) -> Inventory {
         let inventory = try await observeInventory()
         cachedInventory = (monotonicNow(), inventory)
-        return (inventory, true)
+        return inventory
     }
 
     /// The datacenter as the backends report it now, for validation and

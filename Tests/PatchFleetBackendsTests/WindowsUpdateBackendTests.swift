@@ -50,6 +50,9 @@ struct WindowsUpdateBackendTests {
             "if (Test-Path $statusPath) { [System.IO.File]::Replace($tmp, $statusPath, $null) } else { [System.IO.File]::Move($tmp, $statusPath) }; return } catch { Start-Sleep -Milliseconds 250 }",
             "$searcher.ServerSelection = 1",
             "$found = $searcher.Search(\"IsInstalled=0 and IsHidden=0 and Type='Software'\").Updates",
+            // The polls' matching rule, the same text: an update the installer takes is one the polls find.
+            WindowsUpdateScripts.matchFunction,
+            "foreach ($u in $found) { if (PF-Match $u $ids) {",
             "if (-not $u.EulaAccepted) { $u.AcceptEula() }",
             "$installer = $session.CreateUpdateInstaller()",
             "resultCode = [int]$r.ResultCode; hresult = [int]$r.HResult",
