@@ -83,9 +83,7 @@ extension ConnectionLoop {
             logger.notice("broker unblocked this connection")
             isBlocked = false
             emit(.unblocked)
-            let held = waitingPublishes
-            waitingPublishes.removeAll()
-            for publish in held { send(publish) }
+            sendWaitingPublishes()
         default:
             logger.debug("ignoring AMQP method 0x\(String(method.id, radix: 16)) on channel \(channel)")
         }

@@ -213,9 +213,15 @@ extension ConnectionLoop {
         let commands = deferredCommands
         deferredCommands.removeAll()
         for c in commands { handle(c) }
-        let publishes = waitingPublishes
+        sendWaitingPublishes()
+    }
+
+    /// Sends, in order, the publishes that waited for a connection or for
+    /// the broker to unblock this one (`send` keeps any that must wait on).
+    func sendWaitingPublishes() {
+        let waiting = waitingPublishes
         waitingPublishes.removeAll()
-        for p in publishes { send(p) }
+        for publish in waiting { send(publish) }
     }
 
     /// Final close: cancels consumers, closes the connection politely if it is
